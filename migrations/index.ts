@@ -1,0 +1,9 @@
+// The migrations in order, imported statically so the compiled build needs no file scanning.
+import type { Migration } from 'kysely';
+import * as m001 from './001_ledger_and_projections.js';
+import * as m002 from './002_digests.js';
+
+export const migrations: Record<string, Migration> = {
+  '001_ledger_and_projections': m001,
+  '002_digests': m002,
+};

@@ -1,0 +1,48 @@
+// Discord webhooks: POST { "content": … } (at most 2,000 characters) rendered from the endpoint's
+// text template or the default; a 429's JSON `retry_after` (seconds) is passed on to the retry policy.
+import { type ChannelSender, type SendRequest, type SendResult, failure } from './channel.js';
+import type { HttpClient } from './http-client.js';
+import { TemplateError, renderPart, truncateText } from './templates.js';
+
+/** Discord refuses messages longer than this. */
+export const DISCORD_MAX_CONTENT = 2000;
+
+export function discordPayload(req: SendRequest): { content: string } {
+  return { content: truncateText(renderPart(req, 'text') ?? '', DISCORD_MAX_CONTENT) };
+}
+
+/** Discord's 429 body: `{ "retry_after": 1.5, "global": false, … }`, in seconds (may be fractional). */
+export function discordRetryAfter(body: string | null): number | null {
+  if (!body) return null;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null || !('retry_after' in parsed)) return null;
+    const value = parsed.retry_after;
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function createDiscordSender(http: HttpClient): ChannelSender {
+  return {
+    async send(req: SendRequest): Promise<SendResult> {
+      if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });
+      let payload: { content: string };
+      try {
+        payload = discordPayload(req);
+      } catch (err) {
+        if (err instanceof TemplateError) return failure('network_error', err.message, { permanent: true });
+        throw err;
+      }
+      if (payload.content.trim() === '') return failure('network_error', 'the text template rendered an empty message', { permanent: true });
+      const result = await http.post({ url: req.url, headers: {}, body: JSON.stringify(payload), timeoutMs: req.timeoutMs, signal: req.signal });
+      if (result.status_code === 429) {
+        // The body's value is more precise than the Retry-After header (whole seconds); the header stays the fallback.
+        const retryAfter = discordRetryAfter(result.response_body);
+        if (retryAfter !== null) return { ...result, retry_after_s: retryAfter };
+      }
+      return result;
+    },
+  };
+}

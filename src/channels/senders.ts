@@ -1,0 +1,18 @@
+// The sender for each channel, built once from the config and the shared HTTP client.
+import type { Config } from '../config.js';
+import type { Senders } from '../engine/attempt.js';
+import { createDiscordSender } from './discord.js';
+import { createEmailSender } from './email.js';
+import type { HttpClient } from './http-client.js';
+import { createSlackSender } from './slack.js';
+import { renderPart } from './templates.js';
+import { createWebhookSender } from './webhook.js';
+
+export function createSenders(config: Config, http: HttpClient, userAgent: string): Senders {
+  return {
+    webhook: createWebhookSender(http, (req) => renderPart(req, 'body')),
+    email: createEmailSender({ defaultSmtpUrl: config.HERALD_SMTP_URL ?? null, defaultFrom: config.HERALD_SMTP_FROM, userAgent }),
+    slack: createSlackSender(http),
+    discord: createDiscordSender(http),
+  };
+}

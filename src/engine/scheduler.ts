@@ -1,0 +1,233 @@
+// The scheduler loop: picks due deliveries oldest first, leases them, and runs attempts concurrently
+// under a global bound and a per-endpoint bound, so one slow receiver cannot hold back the others.
+// New work wakes it at once; when idle it sleeps until the next due time (no busy polling).
+//
+// Due rows are fetched in batches into a local backlog (oldest first) and started from there as
+// attempts finish, instead of asking the database again for every freed slot: with a pile of due
+// deliveries, the due query reads and sorts every waiting row, so asking it once per finished
+// attempt cost more than the attempt. The backlog is only a hint: lease() re-checks each row inside
+// its transaction. Anything that becomes due later has a later next_attempt_at than every backlog
+// row, so serving the backlog first keeps the oldest-first order; it is refetched when it runs dry
+// or gets old (BACKLOG_MAX_AGE_MS), whichever comes first.
+import type { Logger } from '../logger.js';
+import type { EventRecord } from '../domain/event.js';
+import type { DeliveryRow } from '../store/queries/deliveries.js';
+import type { StoredEndpoint } from '../store/queries/endpoints.js';
+
+export interface Leased {
+  delivery: DeliveryRow;
+  n: number;
+  leaseUntil: string;
+  /** The delivery's endpoint as read inside the lease transaction (null for notify.* recipients). */
+  endpoint: StoredEndpoint | null;
+  /** The delivery's event, read with the rest of the batch (absent for digests: run() reads those). */
+  event?: EventRecord | undefined;
+}
+
+/** The store operations the loop needs, passed in so it never sees SQL. */
+export interface SchedulerDeps {
+  due(now: string, limit: number, skipEndpoints: string[]): Promise<DeliveryRow[]>;
+  nextDueAt(skipEndpoints: string[]): Promise<string | null>;
+  lease(rows: DeliveryRow[]): Promise<Leased[]>;
+  /** Runs one attempt and records it; when `signal` aborts (shutdown) it records the attempt as interrupted. */
+  run(leased: Leased, signal: AbortSignal): Promise<void>;
+  clock: () => Date;
+  log: Logger;
+  maxConcurrent: number;
+  maxPerEndpoint: number;
+}
+
+/** Longest sleep when nothing is due: a safety net for work written by another process. */
+const MAX_IDLE_MS = 30_000;
+
+/** When every due delivery is blocked by a limit, finishing attempts wake us; this is the safety net. */
+const BLOCKED_RECHECK_MS = 1_000;
+
+/** Due rows fetched per query into the backlog. */
+const BACKLOG_FETCH = 500;
+
+/** A backlog older than this is refetched before use (work re-enabled or requeued meanwhile is seen). */
+const BACKLOG_MAX_AGE_MS = 1_000;
+
+/** Fetches per fill(); past it, the tick's re-check (`again`) takes over, so a fill never spins. */
+const MAX_FETCHES_PER_FILL = 4;
+
+const groupOf = (d: DeliveryRow) => d.endpoint_id ?? `notify:${d.channel}`;
+
+export class Scheduler {
+  private running = new Map<string, { leased: Leased; abort: AbortController; done: Promise<void> }>();
+  private perGroup = new Map<string, number>();
+  private ticking = false;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | null = null;
+  /** Due rows not started yet, oldest first (a hint; lease() re-checks each one). */
+  private backlog: DeliveryRow[] = [];
+  private backlogFetchedAt = 0;
+  /** The last fetch returned fewer rows than asked: the backlog held everything that was due then. */
+  private backlogComplete = false;
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  /** Something may be due now (a new event, a redelivery, an attempt that ended). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) {
+      this.again = true;
+      return;
+    }
+    this.ticking = true;
+    setImmediate(() => void this.tick());
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      let blocked: boolean;
+      do {
+        this.again = false;
+        blocked = await this.fill();
+      } while (this.again && !this.stopped);
+      await this.sleepUntilNextDue(blocked);
+    } catch (err) {
+      this.deps.log.error({ err }, 'scheduler tick failed; retrying in 1 s');
+      this.arm(1000);
+    } finally {
+      this.ticking = false;
+    }
+    if (this.again) this.wake();
+  }
+
+  /** Leases and starts as many due deliveries as the limits allow; true when a limit stopped it. */
+  private async fill(): Promise<boolean> {
+    let fetches = 0;
+    for (;;) {
+      if (this.stopped) return false;
+      const capacity = this.deps.maxConcurrent - this.running.size;
+      // Every slot is taken: a finishing attempt wakes us, so there is nothing to ask the database.
+      if (capacity <= 0) return true;
+      const stale = this.deps.clock().getTime() - this.backlogFetchedAt > BACKLOG_MAX_AGE_MS;
+      if ((this.backlog.length === 0 && !(fetches > 0 && this.backlogComplete)) || (stale && fetches === 0)) {
+        if (fetches >= MAX_FETCHES_PER_FILL) return false;
+        await this.refetch();
+        fetches++;
+        continue;
+      }
+      const picked = this.pick(capacity);
+      if (picked.length === 0) {
+        // What is left is for endpoints at their limit; rows for other endpoints may wait behind
+        // the backlog in the database, so look once more before calling it blocked.
+        if (fetches === 0) {
+          await this.refetch();
+          fetches++;
+          continue;
+        }
+        return this.backlog.length > 0;
+      }
+      const leased = await this.deps.lease(picked);
+      for (const l of leased) this.launch(l);
+    }
+  }
+
+  /** Replaces the backlog with the oldest due rows of endpoints that are not at their limit. */
+  private async refetch(): Promise<void> {
+    const now = this.deps.clock();
+    const rows = await this.deps.due(now.toISOString(), BACKLOG_FETCH, this.saturatedGroups());
+    this.backlog = rows.filter((d) => !this.running.has(d.id));
+    this.backlogFetchedAt = now.getTime();
+    this.backlogComplete = rows.length < BACKLOG_FETCH;
+  }
+
+  /** Takes up to `capacity` backlog rows, oldest first, within the per-endpoint limit. */
+  private pick(capacity: number): DeliveryRow[] {
+    const picked: DeliveryRow[] = [];
+    const kept: DeliveryRow[] = [];
+    const planned = new Map(this.perGroup);
+    for (const d of this.backlog) {
+      if (picked.length >= capacity || this.running.has(d.id)) {
+        if (!this.running.has(d.id)) kept.push(d);
+        continue;
+      }
+      const g = groupOf(d);
+      const n = planned.get(g) ?? 0;
+      if (n >= this.deps.maxPerEndpoint) {
+        kept.push(d);
+        continue;
+      }
+      planned.set(g, n + 1);
+      picked.push(d);
+    }
+    this.backlog = kept;
+    return picked;
+  }
+
+  private launch(leased: Leased): void {
+    const g = groupOf(leased.delivery);
+    this.perGroup.set(g, (this.perGroup.get(g) ?? 0) + 1);
+    const abort = new AbortController();
+    const done = this.deps
+      .run(leased, abort.signal)
+      .catch((err: unknown) => this.deps.log.error({ err, delivery: leased.delivery.id }, 'attempt failed unexpectedly'))
+      .finally(() => {
+        this.running.delete(leased.delivery.id);
+        const left = (this.perGroup.get(g) ?? 1) - 1;
+        if (left <= 0) this.perGroup.delete(g);
+        else this.perGroup.set(g, left);
+        this.wake();
+      });
+    this.running.set(leased.delivery.id, { leased, abort, done });
+  }
+
+  /** Endpoints with as many attempts in flight as the per-endpoint limit allows. */
+  private saturatedGroups(): string[] {
+    return [...this.perGroup].filter(([, n]) => n >= this.deps.maxPerEndpoint).map(([g]) => g);
+  }
+
+  private async sleepUntilNextDue(blocked: boolean): Promise<void> {
+    if (this.stopped) return;
+    // At the global limit a finishing attempt wakes us before anything else could start.
+    if (blocked && this.running.size >= this.deps.maxConcurrent) return this.arm(BLOCKED_RECHECK_MS);
+    const next = await this.deps.nextDueAt(this.saturatedGroups());
+    const delay = next === null ? MAX_IDLE_MS : Date.parse(next) - this.deps.clock().getTime();
+    if (delay > 0) return this.arm(Math.min(delay, MAX_IDLE_MS));
+    // Due already: if a limit blocked it, a finishing attempt wakes us; otherwise it became due
+    // while we were looking, so go again.
+    if (blocked) this.arm(BLOCKED_RECHECK_MS);
+    else this.again = true;
+  }
+
+  private arm(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.wake();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Stops picking, waits up to `graceMs` for attempts in flight, then aborts and releases the rest. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.running.size > 0) {
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([all(), new Promise((r) => (timeout = setTimeout(r, graceMs)))]);
+      clearTimeout(timeout);
+    }
+    const left = [...this.running.values()];
+    if (left.length > 0) {
+      this.deps.log.warn({ attempts: left.length }, 'shutdown grace elapsed: releasing attempts still in flight');
+      for (const r of left) r.abort.abort();
+      await all();
+    }
+  }
+}

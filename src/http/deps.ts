@@ -1,0 +1,23 @@
+// What the HTTP layer is built from.
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import type { ApiKeysService } from '../services/api-keys.js';
+import type { DeliveriesService } from '../services/deliveries.js';
+import type { EndpointsService } from '../services/endpoints.js';
+import type { EventsService } from '../services/events.js';
+import type { Store } from '../store/store.js';
+
+export interface HttpDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  store: Store;
+  version: string;
+  events: EventsService;
+  endpoints: EndpointsService;
+  deliveries: DeliveriesService;
+  apiKeys: ApiKeysService;
+  /** False while shutting down: /readyz answers 503. */
+  isAccepting: () => boolean;
+}

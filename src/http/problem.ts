@@ -1,0 +1,53 @@
+// RFC 9457 problem+json: the one way herald answers an error. Never a stack trace; a 500 only for bugs.
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { HeraldError, type ProblemType, problemTypeUri } from '../domain/errors.js';
+import type { Logger } from '../logger.js';
+
+export function problemBody(err: HeraldError) {
+  return {
+    type: problemTypeUri(err.type),
+    title: err.title,
+    status: err.status,
+    ...(err.detail ? { detail: err.detail } : {}),
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+export function problem(c: Context, err: HeraldError, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(problemBody(err)), {
+    status: err.status,
+    headers: { 'content-type': 'application/problem+json', ...headers },
+  });
+}
+
+const BY_STATUS: Record<number, ProblemType> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  409: 'conflict',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'validation',
+  503: 'unavailable',
+};
+
+export function errorHandler(log: Logger) {
+  return (err: Error, c: Context): Response => {
+    if (err instanceof HeraldError) {
+      return problem(c, err, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+    }
+    if (err instanceof HTTPException) {
+      const type = BY_STATUS[err.status] ?? (err.status >= 500 ? 'internal' : 'bad_request');
+      return problem(c, new HeraldError(type, err.message || undefined));
+    }
+    log.error({ err, method: c.req.method, path: c.req.path }, 'unhandled error');
+    return problem(c, new HeraldError('internal', 'herald hit an unexpected error; it has been logged'));
+  };
+}
+
+export function notFound(c: Context): Response {
+  return problem(c, new HeraldError('not_found', `no route for ${c.req.method} ${c.req.path}`));
+}

@@ -1,0 +1,111 @@
+// /v1/events: idempotent ingest (single and batch), listing with filters, one event with its deliveries.
+import { z } from 'zod';
+import { HeraldError } from '../../domain/errors.js';
+import { batchRequestSchema, postedEventSchema } from '../../domain/event.js';
+import { readJson } from '../body.js';
+import type { HttpDeps } from '../deps.js';
+import { type Api, listQuery, timeParam } from '../route.js';
+import { batchAnswerSchema, eventSchema, eventWithDeliveriesSchema, ingestAnswerSchema, page } from '../schemas.js';
+
+export function eventRoutes(api: Api, deps: HttpDeps): void {
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/events',
+      role: 'ingest',
+      tag: 'events',
+      summary: 'Ingest one event',
+      description:
+        'Requires an Idempotency-Key (bare or a quoted Structured-Field string, at most 255 characters). ' +
+        'A repeat with the same key and body answers the original result with Idempotent-Replayed: true; ' +
+        'the same key with another body is a 422; while the first request is in flight, 409. ' +
+        'Answered only once the event and its deliveries are on disk.',
+      headers: z.object({ 'idempotency-key': z.string().max(257) }),
+      body: postedEventSchema,
+      responses: {
+        202: { description: 'recorded (or replayed)', schema: ingestAnswerSchema },
+        400: { description: 'missing or invalid Idempotency-Key, malformed JSON' },
+        409: { description: 'the same key is still in flight' },
+        413: { description: 'body too large' },
+        422: { description: 'invalid event, or key reused with another body' },
+      },
+    },
+    async (c) => {
+      const key = c.req.header('idempotency-key');
+      const body = await readJson(c, { checked: false }); // the event schema checks it, naming the field
+      const r = await deps.events.ingest(c.get('principal'), key, body);
+      return c.json(r.body as object, r.status as 202, r.replayed ? { 'idempotent-replayed': 'true' } : {});
+    },
+  );
+
+  api.route(
+    {
+      method: 'post',
+      path: '/v1/events/batch',
+      role: 'ingest',
+      tag: 'events',
+      summary: 'Ingest up to 1,000 events, each with its own idempotency_key',
+      description: 'Each result carries the status a single POST /v1/events would have answered; one bad item does not reject the others.',
+      body: batchRequestSchema,
+      responses: { 200: { description: 'one result per item, in order', schema: batchAnswerSchema } },
+    },
+    async (c) => {
+      const parsed = batchRequestSchema.safeParse(await readJson(c, { checked: false })); // items are checked one by one
+      if (!parsed.success) {
+        throw new HeraldError('validation', 'send { "events": [ ... ] } with 1 to 1,000 events', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      }
+      return c.json(await deps.events.ingestBatch(c.get('principal'), parsed.data.events), 200);
+    },
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/v1/events',
+      role: 'read',
+      tag: 'events',
+      summary: 'List events, newest first',
+      query: z.object({
+        type: z.string().max(128).optional(),
+        subject: z.string().max(256).optional(),
+        user: z.string().max(256).optional(),
+        since: timeParam.describe('received at or after'),
+        until: timeParam.describe('received before'),
+        ...listQuery,
+      }),
+      responses: { 200: { description: 'a page of events', schema: page(eventSchema, 'EventPage') } },
+    },
+    async (c, q) => c.json(await deps.store.read.events.listEvents(q), 200),
+  );
+
+  api.route(
+    {
+      method: 'get',
+      path: '/v1/events/:id',
+      role: 'read',
+      tag: 'events',
+      summary: 'One event with its deliveries',
+      responses: { 200: { description: 'the event', schema: eventWithDeliveriesSchema }, 404: { description: 'no such event' } },
+    },
+    async (c) => {
+      const id = c.req.param('id')!;
+      const event = await deps.store.read.events.getEvent(id);
+      if (!event) throw new HeraldError('not_found', `no event ${id}`);
+      const deliveries = await deps.store.read.deliveries.deliveriesOfEvent(id);
+      return c.json(
+        {
+          ...event,
+          deliveries: deliveries.map((d) => ({
+            id: d.id,
+            endpoint_id: d.endpoint_id,
+            channel: d.channel,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at,
+          })),
+        },
+        200,
+      );
+    },
+  );
+}

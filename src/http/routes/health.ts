@@ -1,0 +1,33 @@
+// Liveness, readiness, Prometheus metrics and the OpenAPI document: no key needed.
+import { z } from 'zod';
+import { HeraldError } from '../../domain/errors.js';
+import type { HttpDeps } from '../deps.js';
+import type { Api } from '../route.js';
+
+export function healthRoutes(api: Api, deps: HttpDeps): void {
+  const tag = 'operations';
+  api.route(
+    { method: 'get', path: '/healthz', role: null, tag, summary: 'Liveness', responses: { 200: { description: 'alive', schema: z.object({ status: z.literal('ok') }) } } },
+    (c) => c.json({ status: 'ok' as const }, 200),
+  );
+  api.route(
+    {
+      method: 'get', path: '/readyz', role: null, tag, summary: 'Readiness: the store is writable and herald is taking work',
+      responses: { 200: { description: 'ready', schema: z.object({ status: z.literal('ready') }) }, 503: { description: 'not ready' } },
+    },
+    async (c) => {
+      if (!deps.isAccepting()) throw new HeraldError('unavailable', 'herald is shutting down');
+      if (!(await deps.store.writable())) throw new HeraldError('unavailable', 'the store is not writable');
+      return c.json({ status: 'ready' as const }, 200);
+    },
+  );
+  api.route(
+    { method: 'get', path: '/metrics', role: null, tag, summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } },
+    async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
+  let doc: unknown;
+  api.route(
+    { method: 'get', path: '/openapi.json', role: null, tag, summary: 'This API as OpenAPI 3.1', responses: { 200: { description: 'the document' } } },
+    (c) => c.json((doc ??= api.openApiDocument(deps.version)) as object, 200),
+  );
+}

@@ -1,0 +1,92 @@
+// API keys: created with a role, shown once, stored as SHA-256 hashes (they are 256-bit random, so a
+// fast hash is enough), looked up through a small cache that the ledger invalidates.
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { sha256Hex } from '../domain/canonical-json.js';
+import { HeraldError, fieldErrors } from '../domain/errors.js';
+import { newId } from '../domain/ids.js';
+import { ROLES, type Role } from '../domain/ledger-entry.js';
+import { BoundedCache } from './caches.js';
+import { type Principal, SYSTEM, type ServiceContext } from './context.js';
+
+export const ENV_ADMIN: Principal = { id: 'key_env_admin', name: 'admin (HERALD_ADMIN_KEY)', role: 'admin' };
+
+export const createKeySchema = z
+  .object({ name: z.string().min(1).max(128), role: z.enum(ROLES) })
+  .strict()
+  .meta({ id: 'ApiKeyInput' });
+
+const ROLE_RANK: Record<Role, number> = { ingest: 0, read: 1, operate: 2, admin: 3 };
+
+/** Whether a key of role `have` may do what needs `need`. ingest only ingests; read < operate < admin. */
+export function roleAllows(have: Role, need: Role): boolean {
+  if (have === 'admin') return true;
+  if (need === 'ingest') return have === 'ingest';
+  if (have === 'ingest') return false;
+  return ROLE_RANK[have] >= ROLE_RANK[need];
+}
+
+export const hashKey = (key: string) => sha256Hex(key);
+
+export class ApiKeysService {
+  private readonly cache = new BoundedCache<Principal | null>();
+  private readonly envAdminHash: string | null;
+
+  constructor(private readonly ctx: ServiceContext) {
+    this.envAdminHash = ctx.config.HERALD_ADMIN_KEY ? hashKey(ctx.config.HERALD_ADMIN_KEY) : null;
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  async authenticate(key: string): Promise<Principal | null> {
+    const h = hashKey(key);
+    if (h === this.envAdminHash) return ENV_ADMIN;
+    if (this.cache.has(h)) return this.cache.get(h)!;
+    const row = await this.ctx.store.read.apiKeys.findActiveKeyByHash(h);
+    const principal = row ? { id: row.id, name: row.name, role: row.role } : null;
+    this.cache.set(h, principal);
+    return principal;
+  }
+
+  async create(actor: Principal, body: unknown) {
+    const parsed = createKeySchema.safeParse(body ?? {});
+    if (!parsed.success) throw new HeraldError('validation', 'the key is not valid', fieldErrors(parsed.error.issues));
+    return this.ctx.store.write((tx) => this.append(tx, actor, parsed.data.name, parsed.data.role));
+  }
+
+  /** On first start with an empty store and no HERALD_ADMIN_KEY: an admin key, returned once to be printed. */
+  async bootstrap(): Promise<string | null> {
+    if (this.envAdminHash) return null;
+    return this.ctx.store.write(async (tx) => {
+      if ((await tx.countKeys()) > 0) return null;
+      return (await this.append(tx, SYSTEM, 'bootstrap admin', 'admin')).key;
+    });
+  }
+
+  async revoke(actor: Principal, id: string) {
+    const key = await this.ctx.store.read.apiKeys.getKey(id);
+    if (!key) throw new HeraldError('not_found', `no API key ${id}`);
+    if (!key.revoked_at) {
+      await this.ctx.store.write((tx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: actor.name, body: { id } }));
+    }
+    return (await this.ctx.store.read.apiKeys.getKey(id))!;
+  }
+
+  list() {
+    return this.ctx.store.read.apiKeys.listKeys();
+  }
+
+  private async append(tx: Parameters<Parameters<ServiceContext['store']['write']>[0]>[0], actor: Principal, name: string, role: Role) {
+    const id = newId('key');
+    const key = `hk_${randomBytes(32).toString('base64url')}`;
+    const entry = await tx.append({
+      kind: 'api_key.created',
+      stream: id,
+      actor: actor.name,
+      body: { id, name, role, key_hash: hashKey(key), key_prefix: key.slice(0, 10) },
+    });
+    return { id, name, role, key, key_prefix: key.slice(0, 10), created_at: entry.at };
+  }
+}

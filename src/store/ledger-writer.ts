@@ -1,0 +1,163 @@
+// Group commit: every write to herald is a unit of work queued here; the writer runs all units that
+// are waiting in one BEGIN IMMEDIATE … COMMIT, so many requests share one fsync. Each unit runs in its
+// own savepoint (a failing unit rolls back alone) and appends ledger entries whose projections are
+// applied in the same transaction.
+import { sql } from 'kysely';
+import { canonicalJson } from '../domain/canonical-json.js';
+import {
+  GENESIS_HASH,
+  entryHashFromCanonicalBody,
+  type EntryDraft,
+  type EntryKind,
+  type LedgerEntry,
+} from '../domain/ledger-entry.js';
+import type { Db } from './database.js';
+import { applyEntry } from './projections.js';
+import { WriteTx } from './write-tx.js';
+
+export type WriteUnit<T> = (tx: WriteTx) => Promise<T>;
+
+interface Queued {
+  unit: WriteUnit<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface CommitInfo {
+  entries: LedgerEntry[];
+  units: number;
+}
+
+/** Units per transaction; the rest wait for the next one, so one commit stays short. */
+const MAX_UNITS_PER_COMMIT = 2000;
+
+export class LedgerWriter {
+  private queue: Queued[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private idle: Array<() => void> = [];
+  private knownHeadSeq = -1;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date,
+    private readonly onCommit: (info: CommitInfo) => void = () => {},
+    /** Called when another process appended since our last commit (caches must be dropped). */
+    private readonly onForeignWrite: () => void = () => {},
+    /** Called inside the transaction for each entry appended (to invalidate caches at once). */
+    private readonly onAppend: (entry: LedgerEntry) => void = () => {},
+  ) {}
+
+  write<T>(unit: WriteUnit<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ unit, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything queued so far is committed. */
+  drain(): Promise<void> {
+    if (!this.flushing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // setImmediate lets every request that arrived in this turn of the event loop join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_UNITS_PER_COMMIT);
+        await this.commitBatch(batch);
+      }
+    } finally {
+      this.flushing = false;
+      const waiters = this.idle.splice(0);
+      for (const w of waiters) w();
+    }
+  }
+
+  private async commitBatch(batch: Queued[]): Promise<void> {
+    const outcomes: Array<{ ok: true; value: unknown; tx: WriteTx } | { ok: false; error: unknown }> = [];
+    let committed: LedgerEntry[] = [];
+    try {
+      await this.db.connection().execute(async (conn) => {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+        try {
+          const head = await conn
+            .selectFrom('ledger')
+            .select(['seq', 'hash'])
+            .orderBy('seq', 'desc')
+            .limit(1)
+            .executeTakeFirst();
+          let seq = head?.seq ?? 0;
+          let hash = head?.hash ?? GENESIS_HASH;
+          if (this.knownHeadSeq !== -1 && seq !== this.knownHeadSeq) this.onForeignWrite();
+
+          const append = async <K extends EntryKind>(draft: EntryDraft<K>): Promise<LedgerEntry<K>> => {
+            const at = this.clock().toISOString();
+            const body = canonicalJson(draft.body);
+            const next = seq + 1;
+            const entryHash = entryHashFromCanonicalBody(hash, { seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor }, body);
+            const entry = { ...draft, seq: next, at, prev_hash: hash, hash: entryHash } as LedgerEntry<K>;
+            await conn
+              .insertInto('ledger')
+              .values({ seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor, body, prev_hash: hash, hash: entryHash })
+              .execute();
+            await applyEntry(conn, entry as LedgerEntry);
+            this.onAppend(entry as LedgerEntry);
+            seq = next;
+            hash = entryHash;
+            return entry;
+          };
+
+          for (const q of batch) {
+            const tx = new WriteTx(conn, this.clock, append);
+            const before = { seq, hash };
+            await sql`SAVEPOINT unit`.execute(conn);
+            try {
+              const value = await q.unit(tx);
+              await sql`RELEASE unit`.execute(conn);
+              outcomes.push({ ok: true, value, tx });
+            } catch (error) {
+              await sql`ROLLBACK TO unit`.execute(conn);
+              await sql`RELEASE unit`.execute(conn);
+              seq = before.seq;
+              hash = before.hash;
+              outcomes.push({ ok: false, error });
+            }
+          }
+          await sql`COMMIT`.execute(conn);
+          this.knownHeadSeq = seq;
+        } catch (err) {
+          await sql`ROLLBACK`.execute(conn).catch(() => {});
+          throw err;
+        }
+      });
+    } catch (err) {
+      this.knownHeadSeq = -1;
+      for (const q of batch) q.reject(err);
+      return;
+    }
+    committed = outcomes.flatMap((o) => (o.ok ? o.tx.appended : []));
+    if (committed.length > 0) this.onCommit({ entries: committed, units: batch.length });
+    batch.forEach((q, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) {
+        o.tx.runAfterCommit();
+        q.resolve(o.value);
+      } else {
+        q.reject(o.error);
+      }
+    });
+  }
+}

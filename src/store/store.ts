@@ -1,0 +1,112 @@
+// The store: herald's only door to its database. Everything above it (API, engine, CLI) uses these
+// methods and never sees SQL; a PostgreSQL store for multi-instance deployments implements the same.
+import type { LedgerEntry } from '../domain/ledger-entry.js';
+import { type Db, migrateToLatest, openDatabase } from './database.js';
+import { type CommitInfo, LedgerWriter, type WriteUnit } from './ledger-writer.js';
+import * as apiKeys from './queries/api-keys.js';
+import * as deliveries from './queries/deliveries.js';
+import * as endpoints from './queries/endpoints.js';
+import * as events from './queries/events.js';
+import * as idempotency from './queries/idempotency.js';
+import * as ledger from './queries/ledger.js';
+import { rebuildCheck } from './rebuild.js';
+import { verifyLedger } from './verify.js';
+
+export interface StoreOptions {
+  path: string;
+  synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
+  clock?: () => Date;
+  /** Called after every commit with the entries it made durable. */
+  onCommit?: (entries: LedgerEntry[]) => void;
+  /** Called when another process wrote to the same database (caches must be dropped). */
+  onForeignWrite?: () => void;
+  /** Called inside the transaction for each appended entry (it may still roll back). */
+  onAppend?: (entry: LedgerEntry) => void;
+}
+
+type Bound<M> = { [K in keyof M]: M[K] extends (db: Db, ...args: infer A) => infer R ? (...args: A) => R : never };
+
+function bind<M extends Record<string, unknown>>(db: Db, mod: M): Bound<M> {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(mod)) {
+    if (typeof fn === 'function') out[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(db, ...args);
+  }
+  return out as Bound<M>;
+}
+
+function readModels(db: Db) {
+  return {
+    apiKeys: bind(db, apiKeys),
+    deliveries: bind(db, deliveries),
+    endpoints: bind(db, endpoints),
+    events: bind(db, events),
+    idempotency: bind(db, idempotency),
+    ledger: bind(db, ledger),
+  };
+}
+
+export type ReadModels = ReturnType<typeof readModels>;
+
+export class Store {
+  readonly read: ReadModels;
+  private readonly writer: LedgerWriter;
+  private closed = false;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly raw: { close(): void; pragma(s: string): unknown },
+    opts: StoreOptions,
+  ) {
+    this.read = readModels(db);
+    const onCommit = opts.onCommit;
+    this.writer = new LedgerWriter(
+      db,
+      opts.clock ?? (() => new Date()),
+      onCommit ? (info: CommitInfo) => onCommit(info.entries) : undefined,
+      opts.onForeignWrite,
+      opts.onAppend,
+    );
+  }
+
+  static async open(opts: StoreOptions): Promise<Store> {
+    const { db, raw } = openDatabase({ path: opts.path, synchronous: opts.synchronous ?? 'FULL' });
+    try {
+      await migrateToLatest(db);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return new Store(db, raw, opts);
+  }
+
+  /** Queues a unit of work for the next group commit; resolves once it is durable. */
+  write<T>(unit: WriteUnit<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.writer.write(unit);
+  }
+
+  verify() {
+    return verifyLedger(this.db);
+  }
+
+  rebuildCheck() {
+    return rebuildCheck(this.db);
+  }
+
+  /** Readiness: the database answers and accepts a write lock. */
+  async writable(): Promise<boolean> {
+    try {
+      this.raw.pragma('user_version');
+      return !this.closed;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.drain();
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,241 @@
+// Operator actions and protections of the delivery engine: redelivery and recovery (who, why, which
+// trigger), the SSRF guard, the per-endpoint limit, the circuit breaker and graceful shutdown.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEndpoint, getDelivery, ledgerEntries, postEvent, waitForDelivery } from '../support/deliveries.js';
+import { finish, startTestHerald, trackFailures, useHerald } from '../support/herald.js';
+import { type Receiver, startReceiver, waitFor } from '../support/receiver.js';
+
+describe('redelivery and recovery', () => {
+  const herald = useHerald();
+  let rx: Receiver;
+  beforeAll(async () => {
+    rx = await startReceiver();
+  });
+  afterAll(async () => {
+    await rx.close();
+  });
+
+  it('redelivers with a fresh signature, recording the operator and the reason; 409 while in flight', async () => {
+    const h = herald();
+    const operator = await h.createKey('operate', 'oncall-bob');
+    rx.reply((r) => (r.path === '/re' ? { status: 500 } : { status: 200 }));
+    await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/re`, events: ['re.*'], retry: { schedule_s: [] } });
+    const ev = await postEvent(h, { type: 're.do' });
+    const id = ev.deliveries[0]!.id;
+    await waitForDelivery(h, id, (d) => d.status === 'dead');
+
+    // the receiver holds the redelivery open, so a second redelivery finds it in flight
+    rx.reply((r) => (r.path === '/re' ? { status: 200, delayMs: 700 } : { status: 200 }));
+    await new Promise((r) => setTimeout(r, 1100)); // webhook-timestamp has 1 s resolution: make the fresh signature visibly fresh
+    const r1 = await h.request<{ status: string }>('POST', `/v1/deliveries/${id}/redeliver`, { key: operator, body: { reason: 'receiver fixed' } });
+    expect(r1.status).toBe(202);
+    await waitForDelivery(h, id, (d) => d.status === 'delivering');
+    const r2 = await h.request('POST', `/v1/deliveries/${id}/redeliver`, { key: operator, body: {} });
+    expect(r2.status).toBe(409);
+    expect(r2.headers.get('content-type')).toMatch(/problem\+json/);
+
+    const d = await waitForDelivery(h, id, (x) => x.status === 'succeeded');
+    expect(d.attempts.map((a) => [a.trigger, a.actor, a.outcome])).toEqual([
+      ['initial', h.config.HERALD_ADMIN_KEY ? 'admin (HERALD_ADMIN_KEY)' : '', 'http_error'],
+      ['redelivery', 'oncall-bob', 'succeeded'],
+    ]);
+    const hits = rx.received.filter((r) => r.headers['webhook-id'] === id);
+    expect(hits).toHaveLength(2);
+    expect(hits[1]!.headers['webhook-timestamp']).not.toBe(hits[0]!.headers['webhook-timestamp']);
+    expect(hits[1]!.headers['webhook-signature']).not.toBe(hits[0]!.headers['webhook-signature']);
+    const requeued = (await ledgerEntries(h)).find((e) => e.kind === 'deliveries.requeued' && e.stream === id)!;
+    expect(requeued.actor).toBe('oncall-bob');
+    expect(requeued.body).toMatchObject({ trigger: 'redelivery', reason: 'receiver fixed', delivery_ids: [id] });
+
+    // roles: a read key may not redeliver
+    const reader = await h.createKey('read');
+    expect((await h.request('POST', `/v1/deliveries/${id}/redeliver`, { key: reader })).status).toBe(403);
+    expect((await h.request('POST', '/v1/deliveries/msg_nope/redeliver', { key: operator })).status).toBe(404);
+  });
+
+  it('recovers every failed or dead delivery since T, once, recorded as recovery by the operator', async () => {
+    const h = herald();
+    const operator = await h.createKey('operate', 'oncall-carol');
+    rx.reply((r) => (r.path === '/rec' ? { status: 503 } : { status: 200 }));
+    const ep = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/rec`, events: ['rec.*'], retry: { schedule_s: [] } });
+    const since = new Date(Date.now() - 1000).toISOString();
+    const evs = [];
+    for (let i = 0; i < 5; i++) evs.push(await postEvent(h, { type: 'rec.item', data: { i } }));
+    const ids = evs.map((e) => e.deliveries[0]!.id);
+    for (const id of ids) await waitForDelivery(h, id, (d) => d.status === 'dead');
+
+    rx.reply({ status: 200 });
+    const r = await h.request<{ requeued: number; complete: boolean }>('POST', `/v1/endpoints/${ep.id}/recover`, { key: operator, body: { since } });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ requeued: 5, complete: true });
+    for (const id of ids) {
+      const d = await waitForDelivery(h, id, (x) => x.status === 'succeeded');
+      expect(d.attempts.at(-1)).toMatchObject({ trigger: 'recovery', actor: 'oncall-carol', outcome: 'succeeded' });
+    }
+    // idempotent: nothing is failed any more, so a repeat queues nothing
+    const again = await h.request<{ requeued: number }>('POST', `/v1/endpoints/${ep.id}/recover`, { key: operator, body: { since } });
+    expect(again.body.requeued).toBe(0);
+    // bounded and validated
+    expect((await h.request('POST', `/v1/endpoints/${ep.id}/recover`, { key: operator, body: { since: '2000-01-01T00:00:00Z' } })).status).toBe(422);
+    expect((await h.request('POST', `/v1/endpoints/${ep.id}/recover`, { key: operator, body: {} })).status).toBe(422);
+  });
+});
+
+describe('recovery of a large set', () => {
+  // 520 dead deliveries in a row would trip the circuit breaker at its next check; not under test here.
+  const herald = useHerald({ HERALD_BREAKER_CONSECUTIVE_DEAD: '1000000' });
+
+  it('queues the first 500 before answering and the rest in the background', async () => {
+    const h = herald();
+    const rx = await startReceiver((r) => (r.path === '/many' ? { status: 500 } : { status: 200 }));
+    try {
+      const ep = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/many`, events: ['many.*'], retry: { schedule_s: [] } });
+      const since = new Date(Date.now() - 1000).toISOString();
+      const events = Array.from({ length: 520 }, (_, i) => ({ idempotency_key: `many-${i}`, type: 'many.item', data: { i } }));
+      expect((await h.request('POST', '/v1/events/batch', { body: { events } })).status).toBe(200);
+      const count = async (status: string) => {
+        let n = 0;
+        let cursor: string | null = null;
+        do {
+          const page: { body: { data: unknown[]; next_cursor: string | null } } = await h.request('GET', `/v1/deliveries?endpoint_id=${ep.id}&status=${status}&limit=500${cursor ? `&cursor=${cursor}` : ''}`);
+          n += page.body.data.length;
+          cursor = page.body.next_cursor;
+        } while (cursor);
+        return n;
+      };
+      await waitFor('520 dead deliveries', async () => (await count('dead')) === 520, 30_000, 200);
+      rx.reply({ status: 200 });
+      const r = await h.request<{ requeued: number; complete: boolean }>('POST', `/v1/endpoints/${ep.id}/recover`, { body: { since } });
+      expect(r.body).toMatchObject({ requeued: 500, complete: false });
+      await waitFor('all 520 recovered', async () => (await count('succeeded')) === 520, 30_000, 200);
+      const requeues = (await ledgerEntries(h)).filter((e) => e.kind === 'deliveries.requeued' && e.stream === ep.id);
+      expect(requeues.map((e) => (e.body.delivery_ids as string[]).length)).toEqual([500, 20]);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('SSRF guard (private networks not allowed)', () => {
+  const herald = useHerald({ HERALD_ALLOW_PRIVATE_NETWORKS: 'false' });
+
+  it('refuses loopback, private, link-local, CGNAT and numeric forms, and no packet reaches the receiver', async () => {
+    const h = herald();
+    const rx = await startReceiver();
+    try {
+      const p = rx.port;
+      const urls = [
+        `http://127.0.0.1:${p}/a`,
+        `http://localhost:${p}/a`,
+        `http://2130706433:${p}/a`,
+        `http://127.1:${p}/a`,
+        `http://0x7f.0.0.1:${p}/a`,
+        `http://[::1]:${p}/a`,
+        `http://[::ffff:127.0.0.1]:${p}/a`,
+        `http://0.0.0.0:${p}/a`,
+        'http://169.254.169.254/latest/meta-data',
+        'http://10.0.0.1/a',
+        'http://192.168.1.1/a',
+        'http://172.16.0.1/a',
+        'http://100.64.0.1/a',
+        'http://[fd00::1]/a',
+        'http://224.0.0.1/a',
+      ];
+      for (const [i, url] of urls.entries()) await createEndpoint(h, { channel: 'webhook', url, events: [`ssrf.${i}`] });
+      const deliveries = [];
+      for (let i = 0; i < urls.length; i++) deliveries.push((await postEvent(h, { type: `ssrf.${i}` })).deliveries[0]!.id);
+      for (const id of deliveries) {
+        const d = await waitForDelivery(h, id, (x) => x.status === 'dead');
+        expect(d.attempts).toHaveLength(1); // permanent: no retries
+        expect(d.attempts[0]!.outcome).toBe('network_error');
+        expect(d.attempts[0]!.error).toMatch(/not a public address/);
+      }
+      expect(rx.connections).toBe(0);
+      expect(rx.received).toHaveLength(0);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('per-endpoint limit', () => {
+  const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 2, HERALD_MAX_CONCURRENT_DELIVERIES: 8 });
+
+  it('keeps a fast endpoint flowing while a slow one is saturated', async () => {
+    const h = herald();
+    const rx = await startReceiver((r) => (r.path === '/slow' ? { status: 200, delayMs: 1500 } : { status: 200 }));
+    try {
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/slow`, events: ['load.*'], timeout_ms: 10_000 });
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/fast`, events: ['load.*'] });
+      const started = Date.now();
+      for (let i = 0; i < 8; i++) await postEvent(h, { type: 'load.tick', data: { i } });
+      await waitFor('the fast endpoint to get all 8', () => rx.received.filter((r) => r.path === '/fast').length === 8, 5000);
+      const fastDone = Date.now() - started;
+      const slowSoFar = rx.received.filter((r) => r.path === '/slow').length;
+      expect(fastDone).toBeLessThan(1500); // before the first slow answer came back
+      expect(slowSoFar).toBeLessThanOrEqual(2); // never more than the limit in flight
+      await waitFor('the slow endpoint to get all 8', () => rx.received.filter((r) => r.path === '/slow').length === 8, 15_000);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('circuit breaker', () => {
+  const herald = useHerald({ HERALD_BREAKER_CONSECUTIVE_DEAD: 3, HERALD_MAINTENANCE_CRON: '* * * * * *' });
+
+  it('disables an endpoint after N dead deliveries in a row and emits endpoint.disabled', async () => {
+    const h = herald();
+    const rx = await startReceiver((r) => (r.path === '/broken' ? { status: 500 } : { status: 200 }));
+    try {
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/watch`, events: ['endpoint.disabled'] });
+      const ep = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/broken`, events: ['cb.*'], retry: { schedule_s: [] } });
+      for (let i = 0; i < 3; i++) {
+        const ev = await postEvent(h, { type: 'cb.fail' });
+        await waitForDelivery(h, ev.deliveries[0]!.id, (d) => d.status === 'dead');
+      }
+      const hit = await waitFor('endpoint.disabled at the watcher', () =>
+        rx.received.find((r) => r.path === '/watch' && (JSON.parse(r.body) as { data: { endpoint_id?: string } }).data.endpoint_id === ep.id),
+      );
+      expect(JSON.parse(hit.body)).toMatchObject({ type: 'endpoint.disabled', data: { endpoint_id: ep.id, reason: '3 deliveries in a row went dead' } });
+      const now = (await h.request<{ enabled: boolean; health: { consecutive_dead: number } }>('GET', `/v1/endpoints/${ep.id}`)).body;
+      expect(now.enabled).toBe(false);
+      // a disabled endpoint gets no new deliveries; re-enabling (an operator action) brings it back
+      rx.reply({ status: 200 });
+      expect((await postEvent(h, { type: 'cb.later' })).deliveries).toHaveLength(0);
+      expect((await h.request('POST', `/v1/endpoints/${ep.id}/enable`, { body: { reason: 'fixed' } })).status).toBe(200);
+      const ev = await postEvent(h, { type: 'cb.later' });
+      await waitForDelivery(h, ev.deliveries[0]!.id, (d) => d.status === 'succeeded');
+      expect((await getDelivery(h, ev.deliveries[0]!.id)).attempts).toHaveLength(1);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  const failures = trackFailures();
+
+  it('waits for attempts in flight up to the grace period, then records the rest as interrupted and retries them after restart', async () => {
+    const rx = await startReceiver({ status: 200, delayMs: 5000 });
+    const h = await startTestHerald({ HERALD_SHUTDOWN_GRACE_MS: 200 });
+    let h2;
+    try {
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/hang`, events: ['sd.*'], timeout_ms: 10_000 });
+      const ev = await postEvent(h, { type: 'sd.go' });
+      const id = ev.deliveries[0]!.id;
+      await waitFor('the request to reach the receiver', () => rx.received.length === 1);
+      const t0 = Date.now();
+      await h.stop();
+      expect(Date.now() - t0).toBeLessThan(3000);
+      rx.reply({ status: 200 });
+      h2 = await h.restart();
+      const d = await waitForDelivery(h2, id, (x) => x.status === 'succeeded');
+      expect(d.attempts.map((a) => a.outcome)).toEqual(['interrupted', 'succeeded']);
+      expect(d.attempts[0]!.error).toMatch(/shut down/);
+    } finally {
+      await rx.close();
+      await finish(h2 ?? h, failures.failed);
+    }
+  });
+});
