@@ -71,7 +71,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       else if (entry.kind.startsWith('api_key.')) apiKeys?.invalidate();
     },
     onForeignWrite: dropCaches,
-    onCommit: (entries) => {
+    onCommit: ({ entries, units }) => {
+      metrics?.commitUnits.observe(units);
       for (const e of entries) metrics?.ledgerEntries.inc({ kind: e.kind });
       if (entries.some(wakesScheduler)) scheduler?.wake();
       if (entries.some((e) => e.kind.startsWith('endpoint.'))) void digests?.sync().catch((err: unknown) => log.error({ err }, 'digest sync failed'));

@@ -2,7 +2,7 @@
 // are waiting in one BEGIN IMMEDIATE … COMMIT, so many requests share one fsync. Each unit runs in its
 // own savepoint (a failing unit rolls back alone) and appends ledger entries whose projections are
 // applied in the same transaction.
-import { sql } from 'kysely';
+import { CompiledQuery, type Insertable, sql } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.js';
 import {
   GENESIS_HASH,
@@ -12,7 +12,9 @@ import {
   type LedgerEntry,
 } from '../domain/ledger-entry.js';
 import type { Db } from './database.js';
+import { precompiled } from './precompiled.js';
 import { applyEntry } from './projections.js';
+import type { LedgerTable } from './schema.js';
 import { WriteTx } from './write-tx.js';
 
 export type WriteUnit<T> = (tx: WriteTx) => Promise<T>;
@@ -27,6 +29,13 @@ export interface CommitInfo {
   entries: LedgerEntry[];
   units: number;
 }
+
+const insertEntry = precompiled<Insertable<LedgerTable>>(['seq', 'at', 'kind', 'stream', 'actor', 'body', 'prev_hash', 'hash'], (db, v) =>
+  db.insertInto('ledger').values(v),
+);
+const SAVEPOINT = CompiledQuery.raw('SAVEPOINT unit');
+const RELEASE = CompiledQuery.raw('RELEASE unit');
+const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO unit');
 
 /** Units per transaction; the rest wait for the next one, so one commit stays short. */
 const MAX_UNITS_PER_COMMIT = 2000;
@@ -109,10 +118,7 @@ export class LedgerWriter {
             const next = seq + 1;
             const entryHash = entryHashFromCanonicalBody(hash, { seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor }, body);
             const entry = { ...draft, seq: next, at, prev_hash: hash, hash: entryHash } as LedgerEntry<K>;
-            await conn
-              .insertInto('ledger')
-              .values({ seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor, body, prev_hash: hash, hash: entryHash })
-              .execute();
+            await insertEntry(conn, { seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor, body, prev_hash: hash, hash: entryHash });
             await applyEntry(conn, entry as LedgerEntry);
             this.onAppend(entry as LedgerEntry);
             seq = next;
@@ -123,14 +129,14 @@ export class LedgerWriter {
           for (const q of batch) {
             const tx = new WriteTx(conn, this.clock, append);
             const before = { seq, hash };
-            await sql`SAVEPOINT unit`.execute(conn);
+            await conn.executeQuery(SAVEPOINT);
             try {
               const value = await q.unit(tx);
-              await sql`RELEASE unit`.execute(conn);
+              await conn.executeQuery(RELEASE);
               outcomes.push({ ok: true, value, tx });
             } catch (error) {
-              await sql`ROLLBACK TO unit`.execute(conn);
-              await sql`RELEASE unit`.execute(conn);
+              await conn.executeQuery(ROLLBACK_TO);
+              await conn.executeQuery(RELEASE);
               seq = before.seq;
               hash = before.hash;
               outcomes.push({ ok: false, error });

@@ -4,11 +4,23 @@ import type { EndpointRecord } from '../domain/endpoint.js';
 import { ingestAnswer } from '../domain/event.js';
 import type { EntryKind, LedgerEntry } from '../domain/ledger-entry.js';
 import type { Db } from './database.js';
-import type { EndpointsTable } from './schema.js';
+import type { Insertable } from 'kysely';
+import { precompiled } from './precompiled.js';
+import type { EndpointsTable, EventsTable, IdempotencyKeysTable } from './schema.js';
 
 type Apply<K extends EntryKind> = (db: Db, e: LedgerEntry<K>) => Promise<void>;
 
 const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
+
+// Written for every ingested event: compiled once (see precompiled.ts).
+const insertEvent = precompiled<Insertable<EventsTable>>(
+  ['id', 'seq', 'type', 'source', 'subject', 'user', 'occurred_at', 'received_at', 'data_json', 'notify_json', 'api_key_id'],
+  (db, v) => db.insertInto('events').values(v),
+);
+const insertIdempotency = precompiled<Insertable<IdempotencyKeysTable>>(
+  ['api_key_id', 'key', 'fingerprint', 'event_id', 'status', 'response_json', 'seq'],
+  (db, v) => db.insertInto('idempotency_keys').values(v),
+);
 
 /** Maps endpoint record fields to their columns (used by create and update alike). */
 function endpointColumns(r: Partial<Omit<EndpointRecord, 'id' | 'channel'>>): Partial<EndpointsTable> {
@@ -123,22 +135,19 @@ const projections: { [K in EntryKind]: Apply<K> } = {
 
   'event.received': async (db, { seq, at, actor, body }) => {
     const ev = body.event;
-    await db
-      .insertInto('events')
-      .values({
-        id: ev.id,
-        seq,
-        type: ev.type,
-        source: ev.source,
-        subject: ev.subject,
-        user: ev.user,
-        occurred_at: ev.occurred_at,
-        received_at: ev.received_at,
-        data_json: JSON.stringify(ev.data),
-        notify_json: json(ev.notify),
-        api_key_id: body.api_key_id,
-      })
-      .execute();
+    await insertEvent(db, {
+      id: ev.id,
+      seq,
+      type: ev.type,
+      source: ev.source,
+      subject: ev.subject,
+      user: ev.user,
+      occurred_at: ev.occurred_at,
+      received_at: ev.received_at,
+      data_json: JSON.stringify(ev.data),
+      notify_json: json(ev.notify),
+      api_key_id: body.api_key_id,
+    });
     if (body.deliveries.length > 0) {
       await db
         .insertInto('deliveries')
@@ -168,18 +177,15 @@ const projections: { [K in EntryKind]: Apply<K> } = {
         .execute();
     }
     if (body.idempotency && body.api_key_id) {
-      await db
-        .insertInto('idempotency_keys')
-        .values({
-          api_key_id: body.api_key_id,
-          key: body.idempotency.key,
-          fingerprint: body.idempotency.fingerprint,
-          event_id: ev.id,
-          status: 202,
-          response_json: JSON.stringify(ingestAnswer(ev, body.deliveries)),
-          seq,
-        })
-        .execute();
+      await insertIdempotency(db, {
+        api_key_id: body.api_key_id,
+        key: body.idempotency.key,
+        fingerprint: body.idempotency.fingerprint,
+        event_id: ev.id,
+        status: 202,
+        response_json: JSON.stringify(ingestAnswer(ev, body.deliveries)),
+        seq,
+      });
     }
   },
 

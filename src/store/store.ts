@@ -16,8 +16,8 @@ export interface StoreOptions {
   path: string;
   synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
   clock?: () => Date;
-  /** Called after every commit with the entries it made durable. */
-  onCommit?: (entries: LedgerEntry[]) => void;
+  /** Called after every commit with the entries it made durable and how many units of work it held. */
+  onCommit?: (info: CommitInfo) => void;
   /** Called when another process wrote to the same database (caches must be dropped). */
   onForeignWrite?: () => void;
   /** Called inside the transaction for each appended entry (it may still roll back). */
@@ -58,11 +58,10 @@ export class Store {
     opts: StoreOptions,
   ) {
     this.read = readModels(db);
-    const onCommit = opts.onCommit;
     this.writer = new LedgerWriter(
       db,
       opts.clock ?? (() => new Date()),
-      onCommit ? (info: CommitInfo) => onCommit(info.entries) : undefined,
+      opts.onCommit,
       opts.onForeignWrite,
       opts.onAppend,
     );

@@ -1,5 +1,6 @@
 // Stored outcomes of idempotent requests, kept for as long as the ledger.
 import type { Db } from '../database.js';
+import { precompiled } from '../precompiled.js';
 
 export interface StoredIdempotency {
   fingerprint: string;
@@ -8,11 +9,14 @@ export interface StoredIdempotency {
   response_json: string;
 }
 
-export async function findIdempotency(db: Db, apiKeyId: string, key: string): Promise<StoredIdempotency | undefined> {
-  return db
+const selectByKey = precompiled<{ apiKeyId: string; key: string }>(['apiKeyId', 'key'], (db, v) =>
+  db
     .selectFrom('idempotency_keys')
     .select(['fingerprint', 'event_id', 'status', 'response_json'])
-    .where('api_key_id', '=', apiKeyId)
-    .where('key', '=', key)
-    .executeTakeFirst();
+    .where('api_key_id', '=', v.apiKeyId)
+    .where('key', '=', v.key),
+);
+
+export async function findIdempotency(db: Db, apiKeyId: string, key: string): Promise<StoredIdempotency | undefined> {
+  return (await selectByKey<StoredIdempotency>(db, { apiKeyId, key })).rows[0];
 }
