@@ -77,6 +77,9 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
   if (value == null) return null;
   const trimmed = value.trim();
   if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+  // An HTTP-date starts with the day's name (all three of RFC 9110's forms); anything else, such as
+  // "-5", which Date.parse would read as the year -5, is not a Retry-After.
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return null;
   const at = Date.parse(trimmed);
   if (Number.isNaN(at)) return null;
   return Math.max(0, (at - nowMs) / 1000);

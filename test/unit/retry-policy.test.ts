@@ -99,6 +99,9 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Sun, 01 Mar 2026 12:01:30 GMT', now)).toBe(90);
     expect(parseRetryAfter(new Date(now + 5000).toUTCString(), now)).toBe(5);
     expect(parseRetryAfter('Sun, 01 Mar 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Sunday, 01-Mar-26 12:01:30 GMT', now)).toBe(90);
+    expect(parseRetryAfter('-5', now)).toBeNull();
+    expect(parseRetryAfter('2026-03-01T12:01:30Z', now)).toBeNull();
   });
 
   it('ignores what it cannot read', () => {

@@ -50,11 +50,14 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
       responses: { 200: { description: 'one result per item, in order', schema: batchAnswerSchema } },
     },
     async (c) => {
-      const parsed = batchRequestSchema.safeParse(await readJson(c, { checked: false })); // items are checked one by one
+      const body = await readJson(c, { checked: false }); // items are checked one by one
+      const parsed = batchRequestSchema.safeParse(body);
       if (!parsed.success) {
         throw new HeraldError('validation', 'send { "events": [ ... ] } with 1 to 1,000 events', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       }
-      return c.json(await deps.events.ingestBatch(c.get('principal'), parsed.data.events), 200);
+      // The items as JSON.parse made them: zod's copy of a record assigns keys, and an own "__proto__"
+      // key would become the copy's prototype instead of the unknown field it is.
+      return c.json(await deps.events.ingestBatch(c.get('principal'), (body as { events: unknown[] }).events), 200);
     },
   );
 
