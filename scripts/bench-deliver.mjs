@@ -19,16 +19,15 @@
 // Knobs (environment): BENCH_EVENTS (20000), BENCH_ENDPOINTS (4), BENCH_BASELINE_S (5),
 // BENCH_RATE (1000), BENCH_LATENCY_S (10), BENCH_MAX_CONCURRENT (64), BENCH_MAX_PER_ENDPOINT (16),
 // BENCH_CPU_PROF=<dir> (runs herald with --cpu-prof into that directory), BENCH_KEEP=1 (keep the temp dir).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -39,7 +38,7 @@ function runReceiver() {
   let ids = [];
   let times = [];
   let plain = 0;
-  const server = http.createServer((req, res) => {
+  serveOkReceiver((req) => {
     const t = now();
     const id = req.headers['webhook-id'];
     if (typeof id === 'string') {
@@ -48,14 +47,7 @@ function runReceiver() {
     } else {
       plain++;
     }
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
-      res.end('{}');
-    });
   });
-  server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
   process.on('message', (m) => {
     if (m.type === 'clock') process.send({ type: 'clock', seq: m.seq, t: now() });
     else if (m.type === 'count') process.send({ type: 'count', seq: m.seq, hooks: ids.length, plain });
@@ -73,7 +65,6 @@ function runReceiver() {
 // ---------------------------------------------------------------------------------------------
 // The bench (parent process)
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const num = (name, dflt) => {
   const v = process.env[name];
   const n = v === undefined || v === '' ? dflt : Number(v);
@@ -170,28 +161,6 @@ async function waitForCount(ask, target, timeoutMs, label) {
   }
 }
 
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** CPU seconds (user+system) a process has used so far, from /proc (Linux); null elsewhere. */
-function procCpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return null;
-  }
-}
-
 /** Busy CPU seconds of the whole machine (all cores), from /proc/stat; null elsewhere. */
 function machineBusySeconds() {
   try {
@@ -279,45 +248,6 @@ async function baseline(undici, receiverUrl, receiver) {
   };
 }
 
-async function startHerald(dir) {
-  const port = await freePort();
-  const adminKey = `bench_admin_${randomBytes(18).toString('base64url')}`;
-  const env = {
-    ...process.env,
-    HERALD_DB: join(dir, 'herald.db'),
-    HERALD_HOST: '127.0.0.1',
-    HERALD_PORT: String(port),
-    HERALD_ADMIN_KEY: adminKey,
-    HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
-    HERALD_LOG_LEVEL: 'warn',
-    HERALD_MAX_CONCURRENT_DELIVERIES: String(MAX_CONCURRENT),
-    HERALD_MAX_PER_ENDPOINT: String(MAX_PER_ENDPOINT),
-  };
-  delete env.HERALD_CONFIG;
-  delete env.HERALD_SYNCHRONOUS; // the default, FULL
-  const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/herald.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (chunk) => process.stderr.write(String(chunk).replace(/^(?=.)/gm, '  [herald] '));
-  child.stdout.on('data', prefix);
-  child.stderr.on('data', prefix);
-  const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`herald exited during start-up (${child.exitCode})`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('herald did not become ready within 20 s');
-    await sleep(50);
-  }
-  return { child, url, adminKey, exited };
-}
-
 function api(undici, herald) {
   const agent = new undici.Agent({ keepAliveTimeout: 10_000, connections: 256 });
   const { origin } = new URL(herald.url);
@@ -326,13 +256,7 @@ function api(undici, herald) {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await agent.request({ origin, path, method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await res.body.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = text;
-    }
-    return { status: res.statusCode, body: json };
+    return { status: res.statusCode, body: jsonOrText(text) };
   };
   return { agent, origin, call };
 }
@@ -362,19 +286,12 @@ async function main() {
 
   // 3. herald
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-deliver-'));
-  const herald = await startHerald(dir);
+  const herald = await startHeraldProcess(dir, {
+    env: { HERALD_MAX_CONCURRENT_DELIVERIES: String(MAX_CONCURRENT), HERALD_MAX_PER_ENDPOINT: String(MAX_PER_ENDPOINT) },
+    cpuProfDir: CPU_PROF,
+  });
   const { agent, origin, call } = api(undici, herald);
-  let heraldStopped = false;
-  const stopHerald = async () => {
-    if (heraldStopped) return;
-    heraldStopped = true;
-    herald.child.kill('SIGTERM');
-    const r = await Promise.race([herald.exited, sleep(30_000).then(() => null)]);
-    if (!r) {
-      herald.child.kill('SIGKILL');
-      await herald.exited;
-    }
-  };
+  const stopHerald = herald.stop;
   try {
     console.log(
       `\nHERALD: child process, db ${join(dir, 'herald.db')} (WAL, synchronous=FULL), ` +

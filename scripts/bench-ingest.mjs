@@ -17,18 +17,16 @@
 // Knobs (environment): BENCH_CONNECTIONS (50), BENCH_DURATION_S (10), BENCH_WARMUP_S (2),
 // BENCH_ENDPOINTS (0: ingest alone; N: N webhook endpoints match every event, so herald also delivers while it ingests), BENCH_SKIP_BASELINE=1,
 // BENCH_CPU_PROF=<dir> (herald runs with --cpu-prof into that directory), BENCH_KEEP=1 (keep the temp dir).
-import { fork, spawn } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import http from 'node:http';
-import net from 'node:net';
 import os, { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess } from './bench-support.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
 // ---------------------------------------------------------------------------------------------
@@ -55,16 +53,9 @@ async function runBaseline() {
 /** The webhook receiver herald delivers to: 200 at once, counts what it got. */
 function runReceiver() {
   let hooks = 0;
-  const server = http.createServer((req, res) => {
+  serveOkReceiver(() => {
     hooks++;
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
-      res.end('{}');
-    });
   });
-  server.keepAliveTimeout = 65_000;
-  server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
   process.on('message', (m) => {
     if (m.type === 'count') process.send({ type: 'count', hooks });
     else if (m.type === 'cpu') process.send({ type: 'cpu', usage: process.cpuUsage() });
@@ -118,28 +109,6 @@ function eventBody(runId, n) {
   };
   ev.data.message = 'training finished, checkpoint uploaded'.padEnd(Math.max(0, 300 - JSON.stringify(ev).length), '.');
   return JSON.stringify(ev);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
-/** CPU seconds (user+system) a process has used so far, from /proc (Linux); null elsewhere. */
-function procCpuSeconds(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
 }
 
 /** CPU over a phase, by process (pids), this process and the whole machine, as % of one core. */
@@ -267,67 +236,12 @@ async function runBaselinePhase(autocannon, runId) {
   }
 }
 
-async function startHerald(dir) {
-  const port = await freePort();
-  const adminKey = `bench_admin_${randomBytes(18).toString('base64url')}`;
-  const env = {
-    ...process.env,
-    HERALD_DB: join(dir, 'herald.db'),
-    HERALD_HOST: '127.0.0.1',
-    HERALD_PORT: String(port),
-    HERALD_ADMIN_KEY: adminKey,
-    HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
-    HERALD_LOG_LEVEL: 'warn',
-    HERALD_SHUTDOWN_GRACE_MS: '2000',
-  };
-  delete env.HERALD_CONFIG;
-  delete env.HERALD_SYNCHRONOUS; // the default, FULL
-  const nodeArgs = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'bin/herald.js'), 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = (chunk) => process.stderr.write(String(chunk).replace(/^(?=.)/gm, '  [herald] '));
-  child.stdout.on('data', prefix);
-  child.stderr.on('data', prefix);
-  const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`herald exited during start-up (${child.exitCode})`);
-    try {
-      const res = await fetch(`${url}/readyz`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error('herald did not become ready within 20 s');
-    await sleep(50);
-  }
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    child.kill('SIGTERM');
-    const r = await Promise.race([exited, sleep(30_000).then(() => null)]);
-    if (!r) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  };
-  return { child, url, adminKey, stop };
-}
-
 async function call(herald, method, path, body) {
   const headers = { authorization: `Bearer ${herald.adminKey}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${herald.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json };
+  return { status: res.status, body: jsonOrText(text) };
 }
 
 /** Sum and count of a Prometheus histogram (no labels) from /metrics text. */
@@ -349,7 +263,7 @@ async function runHeraldPhase(autocannon, runId) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-bench-ingest-'));
   let herald;
   try {
-    herald = await startHerald(dir);
+    herald = await startHeraldProcess(dir, { env: { HERALD_SHUTDOWN_GRACE_MS: '2000' }, cpuProfDir: CPU_PROF });
     const receiverUrl = `http://127.0.0.1:${receiver.port}/hook`;
     for (let i = 0; i < ENDPOINTS; i++) {
       const r = await call(herald, 'POST', '/v1/endpoints', {
