@@ -13,7 +13,7 @@ import {
 } from '../domain/ledger-entry.js';
 import type { Db } from './database.js';
 import { precompiled } from './precompiled.js';
-import { applyEntry } from './projections.js';
+import { applyEntry } from './projections/index.js';
 import type { LedgerTable } from './schema.js';
 import { WriteTx } from './write-tx.js';
 

@@ -3,7 +3,7 @@
 import { canonicalJson } from '../domain/canonical-json.js';
 import type { LedgerEntry } from '../domain/ledger-entry.js';
 import { type Db, migrateToLatest, openDatabase } from './database.js';
-import { applyEntry } from './projections.js';
+import { applyEntry } from './projections/index.js';
 import { entriesAfter } from './queries/ledger.js';
 import { PROJECTIONS } from './schema.js';
 

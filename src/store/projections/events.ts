@@ -1,0 +1,103 @@
+// Projections of event.received (the event, its deliveries, its idempotency key) and digest.created
+// (one delivery carrying many events).
+import { ingestAnswer } from '../../domain/event.js';
+import type { Insertable } from 'kysely';
+import { precompiled } from '../precompiled.js';
+import type { EventsTable, IdempotencyKeysTable } from '../schema.js';
+import { json, type Projections } from './shared.js';
+
+// Written for every ingested event: compiled once (see precompiled.ts).
+const insertEvent = precompiled<Insertable<EventsTable>>(
+  ['id', 'seq', 'type', 'source', 'subject', 'user', 'occurred_at', 'received_at', 'data_json', 'notify_json', 'api_key_id'],
+  (db, v) => db.insertInto('events').values(v),
+);
+const insertIdempotency = precompiled<Insertable<IdempotencyKeysTable>>(
+  ['api_key_id', 'key', 'fingerprint', 'event_id', 'status', 'response_json', 'seq'],
+  (db, v) => db.insertInto('idempotency_keys').values(v),
+);
+
+export const eventProjections: Projections<'event.received' | 'digest.created'> = {
+  'event.received': async (db, { seq, at, actor, body }) => {
+    const ev = body.event;
+    await insertEvent(db, {
+      id: ev.id,
+      seq,
+      type: ev.type,
+      source: ev.source,
+      subject: ev.subject,
+      user: ev.user,
+      occurred_at: ev.occurred_at,
+      received_at: ev.received_at,
+      data_json: JSON.stringify(ev.data),
+      notify_json: json(ev.notify),
+      api_key_id: body.api_key_id,
+    });
+    if (body.deliveries.length > 0) {
+      await db
+        .insertInto('deliveries')
+        .values(
+          body.deliveries.map((d, idx) => ({
+            id: d.id,
+            seq,
+            idx,
+            event_id: ev.id,
+            endpoint_id: d.endpoint_id,
+            channel: d.channel,
+            recipients_json: json(d.recipients),
+            status: 'pending',
+            next_attempt_at: d.next_attempt_at,
+            attempts: 0,
+            cycle_start: 0,
+            next_trigger: 'initial',
+            next_actor: actor,
+            lease_until: null,
+            last_outcome: null,
+            created_at: at,
+            updated_at: at,
+            digest_id: null,
+            digest_events_json: null,
+          })),
+        )
+        .execute();
+    }
+    if (body.idempotency && body.api_key_id) {
+      await insertIdempotency(db, {
+        api_key_id: body.api_key_id,
+        key: body.idempotency.key,
+        fingerprint: body.idempotency.fingerprint,
+        event_id: ev.id,
+        status: 202,
+        response_json: JSON.stringify(ingestAnswer(ev, body.deliveries)),
+        seq,
+      });
+    }
+  },
+
+  'digest.created': async (db, { seq, at, actor, body }) => {
+    await db
+      .insertInto('deliveries')
+      .values({
+        id: body.delivery.id,
+        seq,
+        idx: 0,
+        event_id: body.event_ids[body.event_ids.length - 1]!,
+        endpoint_id: body.delivery.endpoint_id,
+        channel: body.delivery.channel,
+        recipients_json: null,
+        status: 'pending',
+        next_attempt_at: body.delivery.next_attempt_at,
+        attempts: 0,
+        cycle_start: 0,
+        next_trigger: 'initial',
+        next_actor: actor,
+        lease_until: null,
+        last_outcome: null,
+        created_at: at,
+        updated_at: at,
+        digest_id: null,
+        digest_events_json: JSON.stringify(body.event_ids),
+      })
+      .execute();
+    await db.updateTable('deliveries').set({ digest_id: body.delivery.id, updated_at: at }).where('id', 'in', body.delivery_ids).execute();
+  },
+};
