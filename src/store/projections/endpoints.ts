@@ -1,6 +1,7 @@
 // Projections of endpoint.* entries into the endpoints table, and the endpoint health counters
 // (circuit-breaker inputs) that attempt outcomes update.
 import type { EndpointRecord } from '../../domain/endpoint.js';
+import { precompiled } from '../precompiled.js';
 import type { Db } from '../database.js';
 import type { EndpointsTable } from '../schema.js';
 import { json, type Projections } from './shared.js';
@@ -109,9 +110,18 @@ export const endpointProjections: Projections<
 };
 
 /** Circuit-breaker inputs: since when every attempt has failed, and how many deliveries died in a row. */
+// Every successful attempt passes here; a healthy endpoint's row is left untouched (no page to write).
+const markHealthy = precompiled<{ id: string }>(['id'], (db, v) =>
+  db
+    .updateTable('endpoints')
+    .set({ failing_since: null, consecutive_dead: 0 })
+    .where('id', '=', v.id)
+    .where((eb) => eb.or([eb('failing_since', 'is not', null), eb('consecutive_dead', '!=', 0)])),
+);
+
 export async function trackEndpointHealth(db: Db, endpointId: string, succeeded: boolean, died: boolean, startedAt: string): Promise<void> {
   if (succeeded) {
-    await db.updateTable('endpoints').set({ failing_since: null, consecutive_dead: 0 }).where('id', '=', endpointId).execute();
+    await markHealthy(db, { id: endpointId });
     return;
   }
   await db
