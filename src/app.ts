@@ -62,6 +62,16 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     e.kind === 'digest.created' ||
     e.kind === 'attempt.interrupted' ||
     e.kind === 'endpoint.enabled';
+  /** Which endpoints (or notify:<channel>) these entries gave due work; undefined when not only new events. */
+  const newWorkGroups = (entries: LedgerEntry[]): string[] | undefined => {
+    const groups: string[] = [];
+    for (const e of entries) {
+      if (!wakesScheduler(e)) continue;
+      if (e.kind !== 'event.received') return undefined;
+      for (const d of e.body.deliveries) if (d.next_attempt_at !== null) groups.push(d.endpoint_id ?? `notify:${d.channel}`);
+    }
+    return groups;
+  };
   const store = await Store.open({
     path: config.HERALD_DB,
     synchronous: config.HERALD_SYNCHRONOUS,
@@ -74,7 +84,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     onCommit: ({ entries, units }) => {
       metrics?.commitUnits.observe(units);
       for (const e of entries) metrics?.ledgerEntries.inc({ kind: e.kind });
-      if (entries.some(wakesScheduler)) scheduler?.wake();
+      if (entries.some(wakesScheduler)) scheduler?.wake(newWorkGroups(entries));
       if (entries.some((e) => e.kind.startsWith('endpoint.'))) void digests?.sync().catch((err: unknown) => log.error({ err }, 'digest sync failed'));
     },
   });

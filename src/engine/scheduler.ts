@@ -9,6 +9,12 @@
 // its transaction. Anything that becomes due later has a later next_attempt_at than every backlog
 // row, so serving the backlog first keeps the oldest-first order; it is refetched when it runs dry
 // or gets old (BACKLOG_MAX_AGE_MS), whichever comes first.
+//
+// While some endpoints are at their limit, the due query skips their rows, and when nothing else is
+// due it reads past every one of them: with a deep backlog behind a slow endpoint that costs
+// milliseconds. So the rows of endpoints at their limit stay in the backlog (a freed slot takes its
+// next row from there), and the database is asked again only when there may be news: new work for
+// another endpoint, a freed slot whose endpoint has nothing left in the backlog, or a second gone by.
 import type { Logger } from '../logger.js';
 import type { EventRecord } from '../domain/event.js';
 import type { DeliveryRow } from '../store/queries/deliveries.js';
@@ -52,6 +58,9 @@ const BACKLOG_MAX_AGE_MS = 1_000;
 /** Fetches per fill(); past it, the tick's re-check (`again`) takes over, so a fill never spins. */
 const MAX_FETCHES_PER_FILL = 4;
 
+/** Without news, how often the database is asked for work of endpoints not at their limit. */
+const DISCOVERY_INTERVAL_MS = BLOCKED_RECHECK_MS;
+
 const groupOf = (d: DeliveryRow) => d.endpoint_id ?? `notify:${d.channel}`;
 
 export class Scheduler {
@@ -66,6 +75,9 @@ export class Scheduler {
   private backlogFetchedAt = 0;
   /** The last fetch returned fewer rows than asked: the backlog held everything that was due then. */
   private backlogComplete = false;
+  /** Something happened that a query skipping the endpoints at their limit could find. */
+  private news = true;
+  private lastDiscoveryAt = 0;
 
   constructor(private readonly deps: SchedulerDeps) {}
 
@@ -74,9 +86,17 @@ export class Scheduler {
     this.wake();
   }
 
-  /** Something may be due now (a new event, a redelivery, an attempt that ended). */
-  wake(): void {
+  /**
+   * Something may be due now (a new event, a redelivery, a re-enabled endpoint). `forGroups` names
+   * the endpoints (or notify:<channel>) that got new work, when the caller knows them.
+   */
+  wake(forGroups?: readonly string[]): void {
     if (this.stopped) return;
+    if (!forGroups || forGroups.some((g) => (this.perGroup.get(g) ?? 0) < this.deps.maxPerEndpoint)) this.news = true;
+    this.tickSoon();
+  }
+
+  private tickSoon(): void {
     if (this.ticking) {
       this.again = true;
       return;
@@ -103,7 +123,7 @@ export class Scheduler {
     } finally {
       this.ticking = false;
     }
-    if (this.again) this.wake();
+    if (this.again) this.tickSoon();
   }
 
   /** Leases and starts as many due deliveries as the limits allow; true when a limit stopped it. */
@@ -116,7 +136,7 @@ export class Scheduler {
       if (capacity <= 0) return true;
       const stale = this.deps.clock().getTime() - this.backlogFetchedAt > BACKLOG_MAX_AGE_MS;
       if ((this.backlog.length === 0 && !(fetches > 0 && this.backlogComplete)) || (stale && fetches === 0)) {
-        if (fetches >= MAX_FETCHES_PER_FILL) return false;
+        if (fetches >= MAX_FETCHES_PER_FILL || !this.mayAsk()) return false;
         await this.refetch();
         fetches++;
         continue;
@@ -124,8 +144,8 @@ export class Scheduler {
       const picked = this.pick(capacity);
       if (picked.length === 0) {
         // What is left is for endpoints at their limit; rows for other endpoints may wait behind
-        // the backlog in the database, so look once more before calling it blocked.
-        if (fetches === 0) {
+        // them in the database, so look once more (if there may be news) before calling it blocked.
+        if (fetches === 0 && this.mayAsk()) {
           await this.refetch();
           fetches++;
           continue;
@@ -137,11 +157,33 @@ export class Scheduler {
     }
   }
 
-  /** Replaces the backlog with the oldest due rows of endpoints that are not at their limit. */
+  /** Whether asking the database can find anything: always when no endpoint is at its limit. */
+  private mayAsk(): boolean {
+    if (this.news || this.saturatedGroups().length === 0) return true;
+    return this.deps.clock().getTime() - this.lastDiscoveryAt >= DISCOVERY_INTERVAL_MS;
+  }
+
+  /**
+   * Refills the backlog with the oldest due rows of endpoints that are not at their limit, keeping
+   * the rows it held for those that are.
+   */
   private async refetch(): Promise<void> {
     const now = this.deps.clock();
-    const rows = await this.deps.due(now.toISOString(), BACKLOG_FETCH, this.saturatedGroups());
-    this.backlog = rows.filter((d) => !this.running.has(d.id));
+    const skip = this.saturatedGroups();
+    if (skip.length > 0) {
+      this.news = false;
+      this.lastDiscoveryAt = now.getTime();
+    }
+    const rows = await this.deps.due(now.toISOString(), BACKLOG_FETCH, skip);
+    const fresh = rows.filter((d) => !this.running.has(d.id));
+    if (skip.length === 0) {
+      this.backlog = fresh;
+    } else {
+      const saturated = new Set(skip);
+      const kept = this.backlog.filter((d) => saturated.has(groupOf(d)));
+      const byDue = (a: DeliveryRow, b: DeliveryRow) => ((a.next_attempt_at ?? '') < (b.next_attempt_at ?? '') ? -1 : 1);
+      this.backlog = [...fresh, ...kept].sort(byDue).slice(0, 2 * BACKLOG_FETCH);
+    }
     this.backlogFetchedAt = now.getTime();
     this.backlogComplete = rows.length < BACKLOG_FETCH;
   }
@@ -181,7 +223,9 @@ export class Scheduler {
         const left = (this.perGroup.get(g) ?? 1) - 1;
         if (left <= 0) this.perGroup.delete(g);
         else this.perGroup.set(g, left);
-        this.wake();
+        // The freed slot takes the endpoint's next row from the backlog; with none there, look.
+        if (!this.backlog.some((d) => groupOf(d) === g)) this.news = true;
+        this.tickSoon();
       });
     this.running.set(leased.delivery.id, { leased, abort, done });
   }
@@ -193,15 +237,15 @@ export class Scheduler {
 
   private async sleepUntilNextDue(blocked: boolean): Promise<void> {
     if (this.stopped) return;
-    // At the global limit a finishing attempt wakes us before anything else could start.
-    if (blocked && this.running.size >= this.deps.maxConcurrent) return this.arm(BLOCKED_RECHECK_MS);
-    const next = await this.deps.nextDueAt(this.saturatedGroups());
+    // Blocked by a limit, finishing attempts wake us. With endpoints at their limit, the next-due
+    // question would read past all their due rows; finishing attempts and new work wake us instead,
+    // and the re-check finds retries of other endpoints that came due meanwhile.
+    if (blocked || this.saturatedGroups().length > 0) return this.arm(BLOCKED_RECHECK_MS);
+    const next = await this.deps.nextDueAt([]);
     const delay = next === null ? MAX_IDLE_MS : Date.parse(next) - this.deps.clock().getTime();
     if (delay > 0) return this.arm(Math.min(delay, MAX_IDLE_MS));
-    // Due already: if a limit blocked it, a finishing attempt wakes us; otherwise it became due
-    // while we were looking, so go again.
-    if (blocked) this.arm(BLOCKED_RECHECK_MS);
-    else this.again = true;
+    // It became due while we were looking: go again.
+    this.again = true;
   }
 
   private arm(ms: number): void {

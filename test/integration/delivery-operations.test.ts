@@ -181,6 +181,34 @@ describe('per-endpoint limit', () => {
   });
 });
 
+describe('per-endpoint limit with a backlog', () => {
+  const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 2, HERALD_MAX_CONCURRENT_DELIVERIES: 8 });
+
+  it('starts new work for another endpoint at once, and refills freed slots from the backlog without waiting', async () => {
+    const h = herald();
+    const rx = await startReceiver((r) => (r.path === '/slow' ? { status: 200, delayMs: 800 } : { status: 200 }));
+    try {
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/slow`, events: ['slow.*'], timeout_ms: 10_000 });
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/quick`, events: ['quick.*'] });
+      const started = Date.now();
+      for (let i = 0; i < 6; i++) await postEvent(h, { type: 'slow.job', data: { i } });
+      await waitFor('the slow endpoint to be at its limit', () => rx.received.filter((r) => r.path === '/slow').length === 2);
+      // the slow endpoint is saturated with 4 more waiting: an event for another endpoint goes out now,
+      // not at the next periodic look (1 s)
+      const posted = Date.now();
+      await postEvent(h, { type: 'quick.job' });
+      await waitFor('the quick delivery', () => rx.received.some((r) => r.path === '/quick'), 5000);
+      expect(Date.now() - posted).toBeLessThan(600);
+      // three rounds of two at 800 ms each: freed slots take the next rows at once (with a 1 s wait
+      // per round the third would start after 2.6 s)
+      await waitFor('all 6 slow deliveries', () => rx.received.filter((r) => r.path === '/slow').length === 6, 10_000);
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
 describe('circuit breaker', () => {
   const herald = useHerald({ HERALD_BREAKER_CONSECUTIVE_DEAD: 3, HERALD_MAINTENANCE_CRON: '* * * * * *' });
 

@@ -2,9 +2,20 @@
 import type { Channel } from '../../domain/endpoint.js';
 import type { DeliveryStatus, Trigger } from '../../domain/ledger-entry.js';
 import type { Outcome } from '../../domain/retry-policy.js';
+import { type SqlBool, sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { AttemptsTable, DeliveriesTable } from '../schema.js';
 import { type Page, decodeCursor, toPage } from './cursor.js';
+
+/**
+ * The scheduler's questions (what is due, in next_attempt_at order) read the partial index
+ * deliveries_due. SQLite's planner, without statistics, preferred deliveries_by_status and sorted every
+ * waiting delivery on each question (14 ms per query with 60,000 waiting), so the index is named
+ * (INDEXED BY: an error, not a slow plan, if it ever cannot be used) and the status values are written
+ * into the SQL, which is how SQLite sees that the index's WHERE holds.
+ */
+const dueIndexed = sql<DeliveriesTable>`deliveries`.as(sql`d indexed by deliveries_due` as unknown as 'd');
+const waiting = (column: 'd.status') => sql<SqlBool>`${sql.ref(column)} in ('pending', 'failed')`;
 
 export interface DeliveryRow {
   id: string;
@@ -131,10 +142,10 @@ export async function attemptsOf(db: Db, deliveryId: string): Promise<AttemptVie
 /** Deliveries whose next attempt is due, oldest first. Deliveries to a disabled endpoint wait (paused). */
 export async function dueDeliveries(db: Db, now: string, limit: number, skipEndpoints: readonly string[]): Promise<DeliveryRow[]> {
   let q = db
-    .selectFrom('deliveries as d')
+    .selectFrom(dueIndexed)
     .leftJoin('endpoints as e', 'e.id', 'd.endpoint_id')
     .selectAll('d')
-    .where('d.status', 'in', ['pending', 'failed'])
+    .where(waiting('d.status'))
     .where('d.next_attempt_at', '<=', now)
     .where((eb) => eb.or([eb('d.endpoint_id', 'is', null), eb('e.enabled', '=', 1)]));
   if (skipEndpoints.length > 0) {
@@ -147,10 +158,10 @@ export async function dueDeliveries(db: Db, now: string, limit: number, skipEndp
 /** When the earliest waiting delivery (of an enabled endpoint) becomes due; null when nothing waits. */
 export async function nextDueAt(db: Db, skipEndpoints: readonly string[] = []): Promise<string | null> {
   let q = db
-    .selectFrom('deliveries as d')
+    .selectFrom(dueIndexed)
     .leftJoin('endpoints as e', 'e.id', 'd.endpoint_id')
     .select('d.next_attempt_at')
-    .where('d.status', 'in', ['pending', 'failed'])
+    .where(waiting('d.status'))
     .where('d.next_attempt_at', 'is not', null)
     .where((eb) => eb.or([eb('d.endpoint_id', 'is', null), eb('e.enabled', '=', 1)]));
   if (skipEndpoints.length > 0) {
@@ -242,11 +253,11 @@ export async function queueStats(db: Db, now: string): Promise<QueueStats> {
     .groupBy('status')
     .execute();
   const oldest = await db
-    .selectFrom('deliveries')
-    .select('next_attempt_at')
-    .where('status', 'in', ['pending', 'failed'])
-    .where('next_attempt_at', '<=', now)
-    .orderBy('next_attempt_at')
+    .selectFrom(dueIndexed)
+    .select('d.next_attempt_at')
+    .where(waiting('d.status'))
+    .where('d.next_attempt_at', '<=', now)
+    .orderBy('d.next_attempt_at')
     .limit(1)
     .executeTakeFirst();
   const n = (s: string) => Number(counts.find((c) => c.status === s)?.n ?? 0);
