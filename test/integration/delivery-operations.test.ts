@@ -113,7 +113,7 @@ describe('recovery of a large set', () => {
     } finally {
       await rx.close();
     }
-  });
+  }, 90_000);
 });
 
 describe('SSRF guard (private networks not allowed)', () => {
@@ -203,6 +203,50 @@ describe('per-endpoint limit with a backlog', () => {
       // per round the third would start after 2.6 s)
       await waitFor('all 6 slow deliveries', () => rx.received.filter((r) => r.path === '/slow').length === 6, 10_000);
       expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('global limit', () => {
+  const herald = useHerald({ HERALD_MAX_CONCURRENT_DELIVERIES: 2, HERALD_MAX_PER_ENDPOINT: 2 });
+
+  it('never has more attempts in flight than HERALD_MAX_CONCURRENT_DELIVERIES, across endpoints', async () => {
+    const h = herald();
+    const holdMs = 400;
+    const rx = await startReceiver({ status: 200, delayMs: holdMs });
+    try {
+      for (let i = 0; i < 4; i++) await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/ep${i}`, events: ['wide.*'] });
+      for (let i = 0; i < 2; i++) await postEvent(h, { type: 'wide.job', data: { i } }); // 8 deliveries over 4 endpoints
+      await waitFor('all 8 deliveries', () => rx.received.length === 8, 10_000);
+      // each request is open from its arrival until holdMs later (less a margin for clock rounding)
+      const overlap = rx.received.map((r) => rx.received.filter((o) => o.at <= r.at && o.at > r.at - holdMs + 50).length);
+      expect(Math.max(...overlap)).toBe(2);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('delivery.exhausted', () => {
+  const herald = useHerald();
+
+  it('is emitted once for a dead delivery, and a dead delivery of delivery.exhausted emits nothing more', async () => {
+    const h = herald();
+    const rx = await startReceiver({ status: 500 });
+    try {
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/jobs`, events: ['doomed.*'], retry: { schedule_s: [] } });
+      const watcher = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/watch`, events: ['delivery.exhausted'], retry: { schedule_s: [] } });
+      const ev = await postEvent(h, { type: 'doomed.job' });
+      await waitForDelivery(h, ev.deliveries[0]!.id, (d) => d.status === 'dead');
+      const exhausted = async () => (await ledgerEntries(h)).filter((e) => e.kind === 'event.received' && (e.body.event as { type: string }).type === 'delivery.exhausted');
+      const first = await waitFor('delivery.exhausted', async () => ((await exhausted()).length === 1 ? await exhausted() : null));
+      const watched = (first[0]!.body.deliveries as Array<{ id: string; endpoint_id: string }>).find((d) => d.endpoint_id === watcher.id)!;
+      await waitForDelivery(h, watched.id, (d) => d.status === 'dead');
+      await new Promise((r) => setTimeout(r, 300)); // a loop would have emitted by now
+      expect(await exhausted()).toHaveLength(1);
+      expect(rx.received.filter((r) => r.path === '/watch')).toHaveLength(1);
     } finally {
       await rx.close();
     }
