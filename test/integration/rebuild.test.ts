@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { apiKeySchema } from '../../src/http/schemas.js';
 import { createEndpoint, ingest, postEvent, uniqueKey } from '../support/api.js';
 import { runCli } from '../support/cli.js';
+import { waitForDelivery } from '../support/deliveries.js';
 import { finish, startTestHerald, trackFailures } from '../support/herald.js';
+import { startReceiver } from '../support/receiver.js';
 
 const HOOK = 'http://127.0.0.1:9/hook';
 const report = z.object({
@@ -20,7 +22,16 @@ describe('ledger rebuild --check', () => {
   const failures = trackFailures();
 
   it('equals the live projections after a mixed workload, and reports a projection edited directly', async () => {
-    let h = await startTestHerald();
+    // a real receiver on 127.0.0.1 (startTestHerald sets HERALD_ALLOW_PRIVATE_NETWORKS): paths answer as `fail` says
+    const fail = new Set<string>(['/flaky', '/re', '/rec']);
+    const rx = await startReceiver((r) => {
+      if (r.path === '/flaky' && fail.has('/flaky')) {
+        fail.delete('/flaky'); // fails once, then the retry succeeds
+        return { status: 500 };
+      }
+      return { status: fail.has(r.path) ? 503 : 200 };
+    });
+    let h = await startTestHerald({ HERALD_ALLOW_PRIVATE_NETWORKS: 'true' });
     try {
       // keys: created, used, one revoked
       const ingestKey = await h.createKey('ingest', 'rebuild-ingest');
@@ -58,9 +69,45 @@ describe('ledger rebuild --check', () => {
       expect((await h.request('DELETE', `/v1/endpoints/${gone.id}`)).status).toBe(200);
       expect(e1.deliveries.length).toBeGreaterThan(1);
 
+      // deliveries that settle: a success, a retry that succeeds, a redelivery, a recovery, a digest
+      const since = new Date(Date.now() - 1000).toISOString();
+      const okEp = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/ok`, events: ['ok.*'] });
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/flaky`, events: ['flaky.*'], retry: { schedule_s: [1] } });
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/re`, events: ['re.*'], retry: { schedule_s: [] } });
+      const recEp = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/rec`, events: ['rec.*'], retry: { schedule_s: [] } });
+      const dgEp = await createEndpoint(h, { channel: 'slack', url: `${rx.url}/digest`, events: ['dg.*'], digest: { cron: '* * * * * *' } });
+      const only = (ev: { deliveries: Array<{ id: string; endpoint_id: string | null }> }, ep: { id: string }) => ev.deliveries.find((d) => d.endpoint_id === ep.id)!.id;
+      const okId = only(await ingest(h, { type: 'ok.one' }, ingestKey), okEp);
+      const flakyEv = await ingest(h, { type: 'flaky.one' }, ingestKey);
+      const flakyId = flakyEv.deliveries.find((d) => d.endpoint_id !== sl.id)!.id;
+      const reEv = await ingest(h, { type: 're.one' }, ingestKey);
+      const reId = reEv.deliveries.find((d) => d.endpoint_id !== sl.id)!.id;
+      const recId = only(await ingest(h, { type: 'rec.one' }, ingestKey), recEp);
+      const dgIds = [only(await ingest(h, { type: 'dg.one', subject: 'a' }, ingestKey), dgEp), only(await ingest(h, { type: 'dg.two', subject: 'b' }, ingestKey), dgEp)];
+
+      expect((await waitForDelivery(h, okId, (d) => d.status === 'succeeded')).attempts).toHaveLength(1);
+      expect((await waitForDelivery(h, flakyId, (d) => d.status === 'succeeded')).attempts.map((a) => a.outcome)).toEqual(['http_error', 'succeeded']);
+      await waitForDelivery(h, reId, (d) => d.status === 'dead');
+      await waitForDelivery(h, recId, (d) => d.status === 'dead');
+      fail.clear();
+      expect((await h.request('POST', `/v1/deliveries/${reId}/redeliver`, { key: operateKey, body: { reason: 'receiver fixed' } })).status).toBe(202);
+      const recovered = await h.request<{ requeued: number }>('POST', `/v1/endpoints/${recEp.id}/recover`, { key: operateKey, body: { since } });
+      expect(recovered.status).toBe(202);
+      expect(recovered.body.requeued).toBe(1);
+      expect((await waitForDelivery(h, reId, (d) => d.status === 'succeeded')).attempts.at(-1)).toMatchObject({ trigger: 'redelivery', outcome: 'succeeded' });
+      expect((await waitForDelivery(h, recId, (d) => d.status === 'succeeded')).attempts.at(-1)).toMatchObject({ trigger: 'recovery', outcome: 'succeeded' });
+      for (const id of dgIds) expect((await waitForDelivery(h, id, (d) => d.status === 'succeeded' && d.digest_id !== null)).digest_id).toBeTruthy();
+
+      // an endpoint with settled deliveries disabled and re-enabled, then delivering again
+      expect((await h.request('POST', `/v1/endpoints/${okEp.id}/disable`, { key: operateKey, body: { reason: 'maintenance' } })).status).toBe(200);
+      expect((await ingest(h, { type: 'ok.skipped' }, ingestKey)).deliveries.some((d) => d.endpoint_id === okEp.id)).toBe(false);
+      expect((await h.request('POST', `/v1/endpoints/${okEp.id}/enable`, { key: operateKey, body: { reason: 'back' } })).status).toBe(200);
+      await waitForDelivery(h, only(await ingest(h, { type: 'ok.two' }, ingestKey), okEp), (d) => d.status === 'succeeded');
+
       // let the delivery engine (if running) record some attempts, then stop so nothing moves during the check
       await new Promise((r) => setTimeout(r, 300));
       await h.stop();
+      await rx.close();
 
       const ok = await runCli(['ledger', 'rebuild', '--check'], { HERALD_DB: h.dbPath });
       expect(ok.stderr).toBe('');
@@ -69,10 +116,10 @@ describe('ledger rebuild --check', () => {
       expect(ok.code).toBe(0);
       expect(good.ok).toBe(true);
       expect(good.entries).toBeGreaterThan(20);
-      expect(good.tables).toMatchObject({ endpoints: 5, api_keys: 3 });
-      expect(good.tables.events).toBeGreaterThanOrEqual(6);
-      expect(good.tables.deliveries).toBeGreaterThanOrEqual(8);
-      expect(good.tables.idempotency_keys).toBe(5);
+      expect(good.tables).toMatchObject({ endpoints: 10, api_keys: 3 });
+      expect(good.tables.events).toBeGreaterThanOrEqual(14);
+      expect(good.tables.deliveries).toBeGreaterThanOrEqual(16);
+      expect(good.tables.idempotency_keys).toBe(13);
 
       // edit projections behind the ledger's back
       const db = new Database(h.dbPath);
@@ -98,6 +145,7 @@ describe('ledger rebuild --check', () => {
       h = await h.restart();
       expect((await h.request('GET', '/readyz', { key: null })).status).toBe(200);
     } finally {
+      await rx.close();
       await finish(h, failures.failed);
     }
   });
