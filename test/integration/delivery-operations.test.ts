@@ -209,6 +209,39 @@ describe('per-endpoint limit with a backlog', () => {
   });
 });
 
+describe('circuit breaker (time)', () => {
+  it('disables an endpoint whose every attempt has failed for HERALD_BREAKER_FAILING_S', async () => {
+    let offsetMs = 0;
+    const clock = () => new Date(Date.now() + offsetMs);
+    const rx = await startReceiver({ status: 503 });
+    const h = await startTestHerald(
+      { HERALD_BREAKER_FAILING_S: 5 * 86_400, HERALD_BREAKER_CONSECUTIVE_DEAD: 1000, HERALD_MAINTENANCE_CRON: '* * * * * *' },
+      { clock },
+    );
+    try {
+      const ep = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/down`, events: ['outage.*'], retry: { schedule_s: [3600] } });
+      const ev = await postEvent(h, { type: 'outage.job' });
+      await waitForDelivery(h, ev.deliveries[0]!.id, (d) => d.status === 'failed');
+      // a day later: still failing, but not for long enough
+      offsetMs = 86_400_000;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await h.request<{ enabled: boolean }>('GET', `/v1/endpoints/${ep.id}`)).body.enabled).toBe(true);
+      // five days and an hour later: disabled, with the reason, and endpoint.disabled emitted
+      offsetMs = (5 * 86_400 + 3600) * 1000;
+      const off = await waitFor('the endpoint to be disabled', async () => {
+        const r = await h.request<{ enabled: boolean; disabled_reason: string | null }>('GET', `/v1/endpoints/${ep.id}`);
+        return r.body.enabled ? null : r.body;
+      }, 5000);
+      expect(off.disabled_reason).toMatch(/every attempt has failed since/);
+      const emitted = (await ledgerEntries(h)).filter((e) => e.kind === 'event.received' && (e.body.event as { type: string }).type === 'endpoint.disabled');
+      expect(emitted).toHaveLength(1);
+    } finally {
+      await rx.close();
+      await finish(h, false);
+    }
+  });
+});
+
 describe('global limit', () => {
   const herald = useHerald({ HERALD_MAX_CONCURRENT_DELIVERIES: 2, HERALD_MAX_PER_ENDPOINT: 2 });
 

@@ -46,6 +46,8 @@ export interface TestHerald {
 export interface StartOptions {
   /** Reuse this directory (and its herald.db) instead of making a new one. */
   dir?: string;
+  /** herald's clock (default: the real one), for tests of what happens days later. */
+  clock?: () => Date;
 }
 
 export async function startTestHerald(overrides: Record<string, unknown> = {}, opts: StartOptions = {}): Promise<TestHerald> {
@@ -61,7 +63,7 @@ export async function startTestHerald(overrides: Record<string, unknown> = {}, o
     ...overrides,
   };
   const config = loadConfig({}, settings);
-  const herald = await startHerald(config, { announce: () => {} });
+  const herald = await startHerald(config, { announce: () => {}, ...(opts.clock ? { clock: opts.clock } : {}) });
   const url = herald.url;
 
   const request = async <B = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<TestResponse<B>> => {
