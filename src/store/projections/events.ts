@@ -3,7 +3,7 @@
 import { ingestAnswer } from '../../domain/event.js';
 import type { Insertable } from 'kysely';
 import { precompiled } from '../precompiled.js';
-import type { EventsTable, IdempotencyKeysTable } from '../schema.js';
+import type { DeliveriesTable, EventsTable, IdempotencyKeysTable } from '../schema.js';
 import { json, type Projections } from './shared.js';
 
 // Written for every ingested event: compiled once (see precompiled.ts).
@@ -15,6 +15,28 @@ const insertIdempotency = precompiled<Insertable<IdempotencyKeysTable>>(
   ['api_key_id', 'key', 'fingerprint', 'event_id', 'status', 'response_json', 'seq'],
   (db, v) => db.insertInto('idempotency_keys').values(v),
 );
+
+type NewDelivery = Pick<
+  Insertable<DeliveriesTable>,
+  'id' | 'seq' | 'idx' | 'event_id' | 'endpoint_id' | 'channel' | 'recipients_json' | 'next_attempt_at' | 'digest_events_json'
+>;
+
+/** A delivery row as it starts: pending, no attempt yet, its first attempt an `initial` one by `actor`. */
+function newDelivery(d: NewDelivery, actor: string, at: string): Insertable<DeliveriesTable> {
+  return {
+    ...d,
+    status: 'pending',
+    attempts: 0,
+    cycle_start: 0,
+    next_trigger: 'initial',
+    next_actor: actor,
+    lease_until: null,
+    last_outcome: null,
+    created_at: at,
+    updated_at: at,
+    digest_id: null,
+  };
+}
 
 export const eventProjections: Projections<'event.received' | 'digest.created'> = {
   'event.received': async (db, { seq, at, actor, body }) => {
@@ -36,27 +58,9 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
       await db
         .insertInto('deliveries')
         .values(
-          body.deliveries.map((d, idx) => ({
-            id: d.id,
-            seq,
-            idx,
-            event_id: ev.id,
-            endpoint_id: d.endpoint_id,
-            channel: d.channel,
-            recipients_json: json(d.recipients),
-            status: 'pending',
-            next_attempt_at: d.next_attempt_at,
-            attempts: 0,
-            cycle_start: 0,
-            next_trigger: 'initial',
-            next_actor: actor,
-            lease_until: null,
-            last_outcome: null,
-            created_at: at,
-            updated_at: at,
-            digest_id: null,
-            digest_events_json: null,
-          })),
+          body.deliveries.map((d, idx) =>
+            newDelivery({ id: d.id, seq, idx, event_id: ev.id, endpoint_id: d.endpoint_id, channel: d.channel, recipients_json: json(d.recipients), next_attempt_at: d.next_attempt_at, digest_events_json: null }, actor, at),
+          ),
         )
         .execute();
     }
@@ -76,27 +80,23 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
   'digest.created': async (db, { seq, at, actor, body }) => {
     await db
       .insertInto('deliveries')
-      .values({
-        id: body.delivery.id,
-        seq,
-        idx: 0,
-        event_id: body.event_ids[body.event_ids.length - 1]!,
-        endpoint_id: body.delivery.endpoint_id,
-        channel: body.delivery.channel,
-        recipients_json: null,
-        status: 'pending',
-        next_attempt_at: body.delivery.next_attempt_at,
-        attempts: 0,
-        cycle_start: 0,
-        next_trigger: 'initial',
-        next_actor: actor,
-        lease_until: null,
-        last_outcome: null,
-        created_at: at,
-        updated_at: at,
-        digest_id: null,
-        digest_events_json: JSON.stringify(body.event_ids),
-      })
+      .values(
+        newDelivery(
+          {
+            id: body.delivery.id,
+            seq,
+            idx: 0,
+            event_id: body.event_ids[body.event_ids.length - 1]!,
+            endpoint_id: body.delivery.endpoint_id,
+            channel: body.delivery.channel,
+            recipients_json: null,
+            next_attempt_at: body.delivery.next_attempt_at,
+            digest_events_json: JSON.stringify(body.event_ids),
+          },
+          actor,
+          at,
+        ),
+      )
       .execute();
     await db.updateTable('deliveries').set({ digest_id: body.delivery.id, updated_at: at }).where('id', 'in', body.delivery_ids).execute();
   },
