@@ -101,7 +101,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const attempts = new AttemptRunner(ctx, endpoints, senders);
   scheduler = new Scheduler({
     due: (now, limit, skip) => store.read.deliveries.dueDeliveries(now, limit, skip),
-    nextDueAt: (skip) => store.read.deliveries.nextDueAt(skip),
+    nextDueAt: () => store.read.deliveries.nextDueAt(),
     lease: (rows) => attempts.lease(rows),
     run: (leased, signal) => attempts.run(leased, signal),
     clock,

@@ -33,7 +33,7 @@ export interface Leased {
 /** The store operations the loop needs, passed in so it never sees SQL. */
 export interface SchedulerDeps {
   due(now: string, limit: number, skipEndpoints: string[]): Promise<DeliveryRow[]>;
-  nextDueAt(skipEndpoints: string[]): Promise<string | null>;
+  nextDueAt(): Promise<string | null>;
   lease(rows: DeliveryRow[]): Promise<Leased[]>;
   /** Runs one attempt and records it; when `signal` aborts (shutdown) it records the attempt as interrupted. */
   run(leased: Leased, signal: AbortSignal): Promise<void>;
@@ -181,7 +181,8 @@ export class Scheduler {
     } else {
       const saturated = new Set(skip);
       const kept = this.backlog.filter((d) => saturated.has(groupOf(d)));
-      const byDue = (a: DeliveryRow, b: DeliveryRow) => ((a.next_attempt_at ?? '') < (b.next_attempt_at ?? '') ? -1 : 1);
+      const at = (d: DeliveryRow) => d.next_attempt_at ?? '';
+      const byDue = (a: DeliveryRow, b: DeliveryRow) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0);
       this.backlog = [...fresh, ...kept].sort(byDue).slice(0, 2 * BACKLOG_FETCH);
     }
     this.backlogFetchedAt = now.getTime();
@@ -241,7 +242,7 @@ export class Scheduler {
     // question would read past all their due rows; finishing attempts and new work wake us instead,
     // and the re-check finds retries of other endpoints that came due meanwhile.
     if (blocked || this.saturatedGroups().length > 0) return this.arm(BLOCKED_RECHECK_MS);
-    const next = await this.deps.nextDueAt([]);
+    const next = await this.deps.nextDueAt();
     const delay = next === null ? MAX_IDLE_MS : Date.parse(next) - this.deps.clock().getTime();
     if (delay > 0) return this.arm(Math.min(delay, MAX_IDLE_MS));
     // It became due while we were looking: go again.

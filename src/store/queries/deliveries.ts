@@ -156,18 +156,14 @@ export async function dueDeliveries(db: Db, now: string, limit: number, skipEndp
 }
 
 /** When the earliest waiting delivery (of an enabled endpoint) becomes due; null when nothing waits. */
-export async function nextDueAt(db: Db, skipEndpoints: readonly string[] = []): Promise<string | null> {
-  let q = db
+export async function nextDueAt(db: Db): Promise<string | null> {
+  const row = await db
     .selectFrom(dueIndexed)
     .leftJoin('endpoints as e', 'e.id', 'd.endpoint_id')
     .select('d.next_attempt_at')
     .where(waiting('d.status'))
     .where('d.next_attempt_at', 'is not', null)
-    .where((eb) => eb.or([eb('d.endpoint_id', 'is', null), eb('e.enabled', '=', 1)]));
-  if (skipEndpoints.length > 0) {
-    q = q.where((eb) => eb.or([eb('d.endpoint_id', 'is', null), eb('d.endpoint_id', 'not in', skipEndpoints)]));
-  }
-  const row = await q
+    .where((eb) => eb.or([eb('d.endpoint_id', 'is', null), eb('e.enabled', '=', 1)]))
     .orderBy('d.next_attempt_at')
     .limit(1)
     .executeTakeFirst();
