@@ -12,8 +12,11 @@ import { EndpointCache } from './services/caches.js';
 import type { ServiceContext } from './services/context.js';
 import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
-import { EventsService, emitHeraldEvent } from './services/events.js';
+import { EventsService, type IngestRunner } from './services/events.js';
+import { type ThreadUnits, ingestUnit } from './services/ingest-units.js';
+import { emitHeraldEvent } from './services/record-event.js';
 import { Store } from './store/store.js';
+import type { ThreadedWriter } from './store/threaded-writer.js';
 import { VERSION } from './version.js';
 import { HttpClient } from './channels/http-client.js';
 import { createSenders } from './channels/senders.js';
@@ -76,6 +79,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     path: config.HERALD_DB,
     synchronous: config.HERALD_SYNCHRONOUS,
     clock,
+    // The writer thread keeps real time, so a test's clock keeps everything on one thread.
+    ...(config.HERALD_WRITER_THREAD && !opts.clock ? { writerThread: { unitsModule: new URL('./services/ingest-units.js', import.meta.url) } } : {}),
     onAppend: (entry) => {
       if (entry.kind.startsWith('endpoint.')) endpointCache.invalidate();
       else if (entry.kind.startsWith('api_key.')) apiKeys?.invalidate();
@@ -92,7 +97,11 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);
-  const events = new EventsService(ctx);
+  const recordIngest: IngestRunner = (principal, items) => {
+    const thread = store.threaded as ThreadedWriter<ThreadUnits> | undefined;
+    return thread ? thread.run('ingest', principal, items) : store.write((tx) => ingestUnit(tx, ctx, principal, items));
+  };
+  const events = new EventsService(ctx, recordIngest);
   const endpoints = new EndpointsService(ctx, validateTemplates);
   const deliveries = new DeliveriesService(ctx);
 

@@ -8,7 +8,7 @@ import type { EventRecord } from '../domain/event.js';
 import type { AttemptReport } from '../domain/ledger-entry.js';
 import { type ServiceContext, SYSTEM } from '../services/context.js';
 import { type EndpointsService, autoDisableEndpoint } from '../services/endpoints.js';
-import { emitHeraldEvent } from '../services/events.js';
+import { emitHeraldEvent } from '../services/record-event.js';
 import type { DeliveryRow } from '../store/queries/deliveries.js';
 import type { StoredEndpoint } from '../store/queries/endpoints.js';
 import type { WriteTx } from '../store/write-tx.js';

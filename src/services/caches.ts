@@ -5,6 +5,10 @@ import type { StoredEndpoint } from '../store/queries/endpoints.js';
 export class EndpointCache {
   private active: StoredEndpoint[] | null = null;
   private generation = 0;
+  private sharedSeen: number | undefined;
+
+  /** `sharedGeneration`: a counter another thread bumps when it changes endpoints (see store/write-lock.ts). */
+  constructor(private readonly sharedGeneration?: () => number) {}
 
   invalidate(): void {
     this.active = null;
@@ -13,6 +17,13 @@ export class EndpointCache {
 
   /** The active endpoints, loaded with `load` when the cache is empty. */
   async get(load: () => Promise<StoredEndpoint[]>): Promise<StoredEndpoint[]> {
+    if (this.sharedGeneration) {
+      const g = this.sharedGeneration();
+      if (g !== this.sharedSeen) {
+        this.sharedSeen = g;
+        this.invalidate();
+      }
+    }
     if (this.active) return this.active;
     const gen = this.generation;
     const rows = await load();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { HeraldError, fieldErrors } from '../domain/errors.js';
 import type { DeliveryFilters, DeliveryRow } from '../store/queries/deliveries.js';
 import type { Principal, ServiceContext } from './context.js';
-import { recordEvent } from './events.js';
+import { recordEvent } from './record-event.js';
 
 export function deliveryView(d: DeliveryRow) {
   return {

@@ -9,7 +9,7 @@ import { isValidSigningSecret, newSigningSecret } from '../domain/signature.js';
 import type { EndpointFilters, StoredEndpoint } from '../store/queries/endpoints.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { type Principal, SYSTEM, type ServiceContext } from './context.js';
-import { emitHeraldEvent } from './events.js';
+import { emitHeraldEvent } from './record-event.js';
 
 export const REDACTED = '[redacted]';
 

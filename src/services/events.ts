@@ -1,15 +1,15 @@
-// Ingest: validate an event, deduplicate it by idempotency key, match it to endpoints and record it
-// with its deliveries in one ledger entry. Also how herald emits its own events.
+// Ingest: validate an event and fingerprint its body here, then record it (the idempotency check,
+// matching to endpoints and the ledger entry) in one unit of work, services/ingest-units.ts, which
+// runs on the writer thread when there is one.
 import { canonicalJson, sha256Hex } from '../domain/canonical-json.js';
 import { HeraldError, fieldErrors, problemTypeUri } from '../domain/errors.js';
-import { type EventRecord, type IngestAnswer, ingestAnswer, postedEventSchema, toEventRecord } from '../domain/event.js';
+import { postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
-import { newId } from '../domain/ids.js';
-import { planDeliveries } from '../domain/matching.js';
-import type { StoredEndpoint } from '../store/queries/endpoints.js';
-import type { StoredIdempotency } from '../store/queries/idempotency.js';
-import type { WriteTx } from '../store/write-tx.js';
-import { type Principal, SYSTEM, type ServiceContext } from './context.js';
+import type { Principal, ServiceContext } from './context.js';
+import type { IngestItem, IngestOutcome } from './ingest-units.js';
+
+/** Runs the ingest unit (services/ingest-units.ts) for these items, on the writer thread or inline. */
+export type IngestRunner = (principal: Principal, items: IngestItem[]) => Promise<IngestOutcome[]>;
 
 export interface IngestResult {
   status: number;
@@ -25,13 +25,7 @@ export interface BatchItemResult {
   error?: { type: string; title: string; status: number; detail?: string; errors?: unknown };
 }
 
-interface Prepared {
-  key: string;
-  fingerprint: string;
-  event: ReturnType<typeof postedEventSchema.parse>;
-}
-
-function validate(body: unknown): Prepared['event'] {
+function validate(body: unknown): IngestItem['event'] {
   const parsed = postedEventSchema.safeParse(body);
   if (!parsed.success) throw new HeraldError('validation', 'the event is not valid', fieldErrors(parsed.error.issues));
   // zod rebuilds a record by assignment, which turns an own "__proto__" key into the object's
@@ -40,68 +34,25 @@ function validate(body: unknown): Prepared['event'] {
   return data === undefined ? parsed.data : { ...parsed.data, data };
 }
 
-function replayOf(stored: StoredIdempotency, fingerprint: string): IngestResult {
-  if (stored.fingerprint !== fingerprint) {
-    throw new HeraldError('idempotency_key_reused', 'this Idempotency-Key was already used with a different body; use a new key for a new event');
-  }
-  return { status: stored.status, body: JSON.parse(stored.response_json), replayed: true };
-}
-
-/** Records one event and its deliveries (inside a unit of work). */
-export async function recordEvent(
-  tx: WriteTx,
-  ctx: ServiceContext,
-  event: Omit<EventRecord, 'id' | 'received_at'> & { id?: string },
-  actor: Principal,
-  idempotency: { key: string; fingerprint: string } | null,
-  /** Deliver to exactly these endpoints instead of matching (the endpoint test). */
-  only?: ReadonlyArray<{ id: string; channel: StoredEndpoint['channel'] }>,
-): Promise<IngestAnswer> {
-  const now = tx.now();
-  const record: EventRecord = { ...event, id: event.id ?? newId('evt', now.getTime()), received_at: now.toISOString() };
-  const plans = only
-    ? only.map((ep) => ({ endpoint_id: ep.id, channel: ep.channel, recipients: null, held: false }))
-    : planDeliveries(record, await ctx.endpoints.get(() => tx.activeEndpoints()));
-  const deliveries = plans.map(({ held, ...p }) => ({
-    id: newId('msg', now.getTime()),
-    ...p,
-    next_attempt_at: held ? null : record.received_at,
-  }));
-  await tx.append({
-    kind: 'event.received',
-    stream: record.id,
-    actor: actor.name,
-    body: { event: record, api_key_id: actor === SYSTEM ? null : actor.id, idempotency, deliveries },
-  });
-  return ingestAnswer(record, deliveries);
-}
-
-/** Emits one of herald's own events (delivery.exhausted, endpoint.disabled, herald.*) inside a unit. */
-export function emitHeraldEvent(
-  tx: WriteTx,
-  ctx: ServiceContext,
-  type: string,
-  subject: string | null,
-  data: Record<string, unknown>,
-): Promise<IngestAnswer> {
-  return recordEvent(tx, ctx, { type, source: 'herald', subject, user: null, occurred_at: null, data, notify: null }, SYSTEM, null);
-}
-
 export class EventsService {
   /** Keys whose first request is still being committed: a second one answers 409. */
   private readonly inFlight = new Set<string>();
 
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    private readonly record: IngestRunner,
+  ) {}
 
   async ingest(principal: Principal, keyHeader: string | undefined, body: unknown): Promise<IngestResult> {
     const key = parseIdempotencyKey(keyHeader);
     const event = validate(body);
-    const prepared: Prepared = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
-    const stored = await this.ctx.store.read.idempotency.findIdempotency(principal.id, key);
-    if (stored) return this.replay(stored, prepared.fingerprint);
+    const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
     const slot = this.claim(principal, key);
     try {
-      return await this.ctx.store.write((tx) => this.recordOnce(tx, principal, prepared));
+      const [outcome] = await this.record(principal, [item]);
+      if (!outcome!.ok) throw new HeraldError(outcome!.error.type, outcome!.error.detail);
+      this.count(outcome!);
+      return { status: outcome!.status, body: outcome!.body, replayed: outcome!.replayed };
     } finally {
       this.inFlight.delete(slot);
     }
@@ -109,40 +60,37 @@ export class EventsService {
 
   async ingestBatch(principal: Principal, items: unknown[]): Promise<{ results: BatchItemResult[] }> {
     const results: BatchItemResult[] = new Array(items.length);
-    const todo: Array<{ i: number; p: Prepared }> = [];
+    const todo: Array<{ i: number; item: IngestItem }> = [];
     const claimed: string[] = [];
     const seen = new Set<string>();
     try {
-      for (const [i, item] of items.entries()) {
-        const rawKey = item && typeof item === 'object' ? (item as Record<string, unknown>).idempotency_key : undefined;
+      for (const [i, raw] of items.entries()) {
+        const rawKey = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).idempotency_key : undefined;
         try {
           const key = checkKey(rawKey);
-          const { idempotency_key: _drop, ...body } = item as Record<string, unknown>;
+          const { idempotency_key: _drop, ...body } = raw as Record<string, unknown>;
           const event = validate(body);
           this.checkSize(body);
-          const p: Prepared = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
-          const stored = await this.ctx.store.read.idempotency.findIdempotency(principal.id, key);
-          if (stored) {
-            results[i] = this.itemResult(key, this.replay(stored, p.fingerprint));
-            continue;
-          }
-          // A key repeated inside one batch is handled in order by the unit below (a replay, or 422).
+          // A key repeated inside one batch is handled in order by the unit (a replay, or 422).
           if (!seen.has(key)) claimed.push(this.claim(principal, key));
           seen.add(key);
-          todo.push({ i, p });
+          todo.push({ i, item: { key, event, fingerprint: sha256Hex(canonicalJson(body)) } });
         } catch (err) {
           results[i] = this.itemError(typeof rawKey === 'string' ? rawKey : null, err);
         }
       }
       if (todo.length > 0) {
-        await this.ctx.store.write(async (tx) => {
-          for (const { i, p } of todo) {
-            try {
-              results[i] = this.itemResult(p.key, await this.recordOnce(tx, principal, p));
-            } catch (err) {
-              if (!(err instanceof HeraldError)) throw err;
-              results[i] = this.itemError(p.key, err);
-            }
+        const outcomes = await this.record(
+          principal,
+          todo.map((t) => t.item),
+        );
+        outcomes.forEach((o, n) => {
+          const { i, item } = todo[n]!;
+          if (o.ok) {
+            this.count(o);
+            results[i] = { idempotency_key: item.key, status: o.status, ...(o.replayed ? { replayed: true } : {}), event: o.body };
+          } else {
+            results[i] = this.itemError(item.key, new HeraldError(o.error.type, o.error.detail));
           }
         });
       }
@@ -152,34 +100,9 @@ export class EventsService {
     return { results };
   }
 
-  /** Inside the transaction: the key may have been used since the fast check (another process, or earlier in this batch). */
-  private async recordOnce(tx: WriteTx, principal: Principal, p: Prepared): Promise<IngestResult> {
-    const stored = await tx.findIdempotency(principal.id, p.key);
-    if (stored) return replayOf(stored, p.fingerprint);
-    const e = p.event;
-    const answer = await recordEvent(
-      tx,
-      this.ctx,
-      {
-        type: e.type,
-        source: e.source ?? null,
-        subject: e.subject ?? null,
-        user: e.user ?? null,
-        occurred_at: e.occurred_at ? new Date(e.occurred_at).toISOString() : null,
-        data: e.data ?? {},
-        notify: e.notify ?? null,
-      },
-      principal,
-      { key: p.key, fingerprint: p.fingerprint },
-    );
-    tx.afterCommit(() => this.ctx.metrics.eventsIngested.inc({ source: 'api' }));
-    return { status: 202, body: answer, replayed: false };
-  }
-
-  private replay(stored: StoredIdempotency, fingerprint: string): IngestResult {
-    const r = replayOf(stored, fingerprint);
-    this.ctx.metrics.ingestReplays.inc();
-    return r;
+  private count(o: Extract<IngestOutcome, { ok: true }>): void {
+    if (o.replayed) this.ctx.metrics.ingestReplays.inc();
+    else this.ctx.metrics.eventsIngested.inc({ source: 'api' });
   }
 
   private claim(principal: Principal, key: string): string {
@@ -195,10 +118,6 @@ export class EventsService {
     if (Buffer.byteLength(JSON.stringify(body)) > this.ctx.config.HERALD_MAX_BODY_BYTES) {
       throw new HeraldError('payload_too_large', `an event may be at most ${this.ctx.config.HERALD_MAX_BODY_BYTES} bytes`);
     }
-  }
-
-  private itemResult(key: string, r: IngestResult): BatchItemResult {
-    return { idempotency_key: key, status: r.status, ...(r.replayed ? { replayed: true } : {}), event: r.body };
   }
 
   private itemError(key: string | null, err: unknown): BatchItemResult {

@@ -15,6 +15,7 @@ import type { Db } from './database.js';
 import { precompiled } from './precompiled.js';
 import { applyEntry } from './projections/index.js';
 import type { LedgerTable } from './schema.js';
+import type { WriteLock } from './write-lock.js';
 import { WriteTx } from './write-tx.js';
 
 export type WriteUnit<T> = (tx: WriteTx) => Promise<T>;
@@ -40,22 +41,41 @@ const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO unit');
 /** Units per transaction; the rest wait for the next one, so one commit stays short. */
 const MAX_UNITS_PER_COMMIT = 2000;
 
+export interface LedgerWriterOptions {
+  clock: () => Date;
+  onCommit?: (info: CommitInfo) => void;
+  /** Called when another process appended since this process's last commit (caches must be dropped). */
+  onForeignWrite?: () => void;
+  /** Called inside the transaction for each entry appended (to invalidate caches at once). */
+  onAppend?: (entry: LedgerEntry) => void;
+  /** Shared with the other writer of this process, if there is one; taken around every transaction. */
+  lock?: WriteLock;
+  /** Take the lock blocking the thread (a writer thread has nothing else to do while it waits). */
+  blockingLock?: boolean;
+}
+
 export class LedgerWriter {
   private queue: Queued[] = [];
   private flushing = false;
   private scheduled = false;
   private idle: Array<() => void> = [];
   private knownHeadSeq = -1;
+  private foreignSeen = 0;
+  private readonly clock: () => Date;
+  private readonly onCommit: (info: CommitInfo) => void;
+  private readonly onForeignWrite: () => void;
+  private readonly onAppend: (entry: LedgerEntry) => void;
 
   constructor(
     private readonly db: Db,
-    private readonly clock: () => Date,
-    private readonly onCommit: (info: CommitInfo) => void = () => {},
-    /** Called when another process appended since our last commit (caches must be dropped). */
-    private readonly onForeignWrite: () => void = () => {},
-    /** Called inside the transaction for each entry appended (to invalidate caches at once). */
-    private readonly onAppend: (entry: LedgerEntry) => void = () => {},
-  ) {}
+    private readonly opts: LedgerWriterOptions,
+  ) {
+    this.clock = opts.clock;
+    this.onCommit = opts.onCommit ?? (() => {});
+    this.onForeignWrite = opts.onForeignWrite ?? (() => {});
+    this.onAppend = opts.onAppend ?? (() => {});
+    this.foreignSeen = opts.lock?.foreignWrites ?? 0;
+  }
 
   write<T>(unit: WriteUnit<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -95,9 +115,30 @@ export class LedgerWriter {
     }
   }
 
+  /**
+   * Inside the transaction, with the ledger head just read: was anything appended since this
+   * process's last commit (its own or, with a lock, its sibling writer's), or did the sibling see that?
+   */
+  private noticeForeignWrites(headSeq: number): void {
+    const lock = this.opts.lock;
+    const last = lock ? lock.lastHead : this.knownHeadSeq;
+    let foreign = last !== -1 && headSeq !== last;
+    if (lock) {
+      if (foreign) lock.noteForeignWrite();
+      if (lock.foreignWrites !== this.foreignSeen) foreign = true;
+      this.foreignSeen = lock.foreignWrites;
+    }
+    if (foreign) this.onForeignWrite();
+  }
+
   private async commitBatch(batch: Queued[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown; tx: WriteTx } | { ok: false; error: unknown }> = [];
     let committed: LedgerEntry[] = [];
+    const lock = this.opts.lock;
+    if (lock) {
+      if (this.opts.blockingLock) lock.acquireSync();
+      else await lock.acquire();
+    }
     try {
       await this.db.connection().execute(async (conn) => {
         await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -110,7 +151,7 @@ export class LedgerWriter {
             .executeTakeFirst();
           let seq = head?.seq ?? 0;
           let hash = head?.hash ?? GENESIS_HASH;
-          if (this.knownHeadSeq !== -1 && seq !== this.knownHeadSeq) this.onForeignWrite();
+          this.noticeForeignWrites(seq);
 
           const append = async <K extends EntryKind>(draft: EntryDraft<K>): Promise<LedgerEntry<K>> => {
             const at = this.clock().toISOString();
@@ -144,6 +185,7 @@ export class LedgerWriter {
           }
           await sql`COMMIT`.execute(conn);
           this.knownHeadSeq = seq;
+          if (lock) lock.lastHead = seq;
         } catch (err) {
           await sql`ROLLBACK`.execute(conn).catch(() => {});
           throw err;
@@ -151,8 +193,11 @@ export class LedgerWriter {
       });
     } catch (err) {
       this.knownHeadSeq = -1;
+      if (lock) lock.lastHead = -1;
       for (const q of batch) q.reject(err);
       return;
+    } finally {
+      lock?.release();
     }
     committed = outcomes.flatMap((o) => (o.ok ? o.tx.appended : []));
     if (committed.length > 0) this.onCommit({ entries: committed, units: batch.length });

@@ -10,7 +10,9 @@ import * as events from './queries/events.js';
 import * as idempotency from './queries/idempotency.js';
 import * as ledger from './queries/ledger.js';
 import { rebuildCheck } from './rebuild.js';
+import { type ThreadUnit, ThreadedWriter } from './threaded-writer.js';
 import { verifyLedger } from './verify.js';
+import { WriteLock } from './write-lock.js';
 
 export interface StoreOptions {
   path: string;
@@ -22,6 +24,11 @@ export interface StoreOptions {
   onForeignWrite?: () => void;
   /** Called inside the transaction for each appended entry (it may still roll back). */
   onAppend?: (entry: LedgerEntry) => void;
+  /**
+   * Start a writer thread that runs the units of this module (see threaded-writer.ts); its commits
+   * reach `onCommit` too. Without it, every unit runs on the calling thread.
+   */
+  writerThread?: { unitsModule: URL };
 }
 
 type Bound<M> = { [K in keyof M]: M[K] extends (db: Db, ...args: infer A) => infer R ? (...args: A) => R : never };
@@ -56,32 +63,61 @@ export class Store {
     private readonly db: Db,
     private readonly raw: { close(): void; pragma(s: string): unknown },
     opts: StoreOptions,
+    lock: WriteLock | undefined,
+    /** The writer thread, when there is one. */
+    private readonly thread: ThreadedWriter<Record<string, ThreadUnit>> | undefined,
   ) {
     this.read = readModels(db);
-    this.writer = new LedgerWriter(
-      db,
-      opts.clock ?? (() => new Date()),
-      opts.onCommit,
-      opts.onForeignWrite,
-      opts.onAppend,
-    );
+    this.writer = new LedgerWriter(db, {
+      clock: opts.clock ?? (() => new Date()),
+      onCommit: opts.onCommit,
+      onForeignWrite: opts.onForeignWrite,
+      onAppend: (entry) => {
+        // The writer thread's endpoint cache is dropped when endpoints change (read under the lock).
+        if (lock && entry.kind.startsWith('endpoint.')) lock.bumpEndpointsGeneration();
+        opts.onAppend?.(entry);
+      },
+      lock,
+    });
   }
 
   static async open(opts: StoreOptions): Promise<Store> {
-    const { db, raw } = openDatabase({ path: opts.path, synchronous: opts.synchronous ?? 'FULL' });
+    const synchronous = opts.synchronous ?? 'FULL';
+    const { db, raw } = openDatabase({ path: opts.path, synchronous });
+    let thread: ThreadedWriter<Record<string, ThreadUnit>> | undefined;
+    let lock: WriteLock | undefined;
     try {
       await migrateToLatest(db);
+      if (opts.writerThread) {
+        lock = new WriteLock();
+        thread = await ThreadedWriter.start({
+          path: opts.path,
+          synchronous,
+          lock,
+          unitsModule: opts.writerThread.unitsModule,
+          onCommit: opts.onCommit,
+          onForeignWrite: opts.onForeignWrite,
+        });
+      }
     } catch (err) {
       await db.destroy();
       throw err;
     }
-    return new Store(db, raw, opts);
+    return new Store(db, raw, opts, lock, thread);
   }
 
   /** Queues a unit of work for the next group commit; resolves once it is durable. */
   write<T>(unit: WriteUnit<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return this.writer.write(unit);
+  }
+
+  /**
+   * Runs a unit of the writer thread's module by name, with plain-data arguments; resolves once it is
+   * durable. Undefined when the store has no writer thread (the caller runs the unit with write()).
+   */
+  get threaded(): ThreadedWriter<Record<string, ThreadUnit>> | undefined {
+    return this.closed ? undefined : this.thread;
   }
 
   verify() {
@@ -105,6 +141,7 @@ export class Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.thread?.close();
     await this.writer.drain();
     await this.db.destroy();
   }

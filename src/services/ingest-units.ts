@@ -1,0 +1,77 @@
+// The unit of work that records ingested events: for each item, the idempotency check inside the
+// transaction (a replay, or a 422 for the same key with another body), then the event and its
+// deliveries. It runs on the writer thread (see store/threaded-writer.ts), or inline on the main
+// writer when there is none, and takes only plain data, so it can cross a thread boundary.
+import { HeraldError } from '../domain/errors.js';
+import type { PostedEvent } from '../domain/event.js';
+import type { WriteTx } from '../store/write-tx.js';
+import type { WriteLock } from '../store/write-lock.js';
+import { EndpointCache } from './caches.js';
+import type { Principal } from './context.js';
+import { type RecordingContext, recordEvent } from './record-event.js';
+
+export interface IngestItem {
+  key: string;
+  /** SHA-256 of the canonical JSON of the request body (without a batch item's idempotency_key). */
+  fingerprint: string;
+  event: PostedEvent;
+}
+
+/** What one item came to: recorded or replayed (`status`, `body`), or a problem of its own. */
+export type IngestOutcome =
+  | { ok: true; status: number; body: unknown; replayed: boolean }
+  | { ok: false; error: { type: HeraldError['type']; detail?: string | undefined } };
+
+/** Records the items in order; a key repeated among them is a replay of (or a 422 against) the first. */
+export async function ingestUnit(tx: WriteTx, ctx: RecordingContext, principal: Principal, items: IngestItem[]): Promise<IngestOutcome[]> {
+  const outcomes: IngestOutcome[] = [];
+  for (const item of items) {
+    try {
+      outcomes.push(await recordOnce(tx, ctx, principal, item));
+    } catch (err) {
+      if (!(err instanceof HeraldError)) throw err;
+      outcomes.push({ ok: false, error: { type: err.type, detail: err.detail } });
+    }
+  }
+  return outcomes;
+}
+
+async function recordOnce(tx: WriteTx, ctx: RecordingContext, principal: Principal, item: IngestItem): Promise<IngestOutcome> {
+  const stored = await tx.findIdempotency(principal.id, item.key);
+  if (stored) {
+    if (stored.fingerprint !== item.fingerprint) {
+      throw new HeraldError('idempotency_key_reused', 'this Idempotency-Key was already used with a different body; use a new key for a new event');
+    }
+    return { ok: true, status: stored.status, body: JSON.parse(stored.response_json), replayed: true };
+  }
+  const e = item.event;
+  const answer = await recordEvent(
+    tx,
+    ctx,
+    {
+      type: e.type,
+      source: e.source ?? null,
+      subject: e.subject ?? null,
+      user: e.user ?? null,
+      occurred_at: e.occurred_at ? new Date(e.occurred_at).toISOString() : null,
+      data: e.data ?? {},
+      notify: e.notify ?? null,
+    },
+    principal,
+    { key: item.key, fingerprint: item.fingerprint },
+  );
+  return { ok: true, status: 202, body: answer, replayed: false };
+}
+
+/**
+ * The units the writer thread runs (store/threaded-writer.worker.ts imports this module). Its endpoint
+ * cache is dropped whenever the main writer changes endpoints, which it announces through the lock.
+ */
+export function createThreadUnits(lock: WriteLock) {
+  const ctx: RecordingContext = { endpoints: new EndpointCache(() => lock.endpointsGeneration) };
+  return {
+    ingest: (tx: WriteTx, principal: Principal, items: IngestItem[]) => ingestUnit(tx, ctx, principal, items),
+  };
+}
+
+export type ThreadUnits = ReturnType<typeof createThreadUnits>;
