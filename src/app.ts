@@ -13,10 +13,10 @@ import type { ServiceContext } from './services/context.js';
 import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
 import { EventsService, type IngestRunner } from './services/events.js';
-import { type ThreadUnits, ingestUnit } from './services/ingest-units.js';
 import { emitHeraldEvent } from './services/record-event.js';
 import { Store } from './store/store.js';
 import type { ThreadedWriter } from './store/threaded-writer.js';
+import { type ThreadUnits, threadUnits } from './thread-units.js';
 import { VERSION } from './version.js';
 import { HttpClient } from './channels/http-client.js';
 import { createSenders } from './channels/senders.js';
@@ -80,7 +80,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     synchronous: config.HERALD_SYNCHRONOUS,
     clock,
     // The writer thread keeps real time, so a test's clock keeps everything on one thread.
-    ...(config.HERALD_WRITER_THREAD && !opts.clock ? { writerThread: { unitsModule: new URL('./services/ingest-units.js', import.meta.url) } } : {}),
+    ...(config.HERALD_WRITER_THREAD && !opts.clock ? { writerThread: { unitsModule: new URL('./thread-units.js', import.meta.url) } } : {}),
     onAppend: (entry) => {
       if (entry.kind.startsWith('endpoint.')) endpointCache.invalidate();
       else if (entry.kind.startsWith('api_key.')) apiKeys?.invalidate();
@@ -97,17 +97,20 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);
-  const recordIngest: IngestRunner = (principal, items) => {
-    const thread = store.threaded as ThreadedWriter<ThreadUnits> | undefined;
-    return thread ? thread.run('ingest', principal, items) : store.write((tx) => ingestUnit(tx, ctx, principal, items));
-  };
+  // The hot units (ingest, attempts) run on the writer thread when there is one, else inline.
+  const inline = threadUnits(ctx);
+  const thread = () => store.threaded as ThreadedWriter<ThreadUnits> | undefined;
+  const recordIngest: IngestRunner = (principal, items) => thread()?.run('ingest', principal, items) ?? store.write((tx) => inline.ingest(tx, principal, items));
   const events = new EventsService(ctx, recordIngest);
   const endpoints = new EndpointsService(ctx, validateTemplates);
   const deliveries = new DeliveriesService(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const senders = createSenders(config, http, `herald/${VERSION}`);
-  const attempts = new AttemptRunner(ctx, endpoints, senders);
+  const attempts = new AttemptRunner(ctx, endpoints, senders, {
+    lease: (ids, margin) => thread()?.run('lease', ids, margin) ?? store.write((tx) => inline.lease(tx, ids, margin)),
+    finish: (attempt) => thread()?.run('finish', attempt) ?? store.write((tx) => inline.finish(tx, attempt)),
+  });
   scheduler = new Scheduler({
     due: (now, limit, skip) => store.read.deliveries.dueDeliveries(now, limit, skip),
     nextDueAt: () => store.read.deliveries.nextDueAt(),

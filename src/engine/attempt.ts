@@ -5,15 +5,18 @@ import type { ChannelSender, SendRequest, SendResult } from '../channels/channel
 import { failure } from '../channels/channel.js';
 import { type Channel, DEFAULT_TIMEOUT_MS } from '../domain/endpoint.js';
 import type { EventRecord } from '../domain/event.js';
-import type { AttemptReport } from '../domain/ledger-entry.js';
-import { type ServiceContext, SYSTEM } from '../services/context.js';
-import { type EndpointsService, autoDisableEndpoint } from '../services/endpoints.js';
-import { emitHeraldEvent } from '../services/record-event.js';
+import type { ServiceContext } from '../services/context.js';
+import type { EndpointsService } from '../services/endpoints.js';
 import type { DeliveryRow } from '../store/queries/deliveries.js';
 import type { StoredEndpoint } from '../store/queries/endpoints.js';
-import type { WriteTx } from '../store/write-tx.js';
-import { nextStep } from './outcome.js';
+import type { FinishOutcome, FinishedAttempt } from './attempt-units.js';
 import type { Leased } from './scheduler.js';
+
+/** Runs the attempt units (engine/attempt-units.ts), on the writer thread or inline. */
+export interface AttemptUnitsRunner {
+  lease(deliveryIds: string[], leaseMarginMs: number): Promise<Leased[]>;
+  finish(attempt: FinishedAttempt): Promise<FinishOutcome>;
+}
 
 export type Senders = Record<Channel, ChannelSender>;
 
@@ -30,41 +33,15 @@ export class AttemptRunner {
     private readonly ctx: ServiceContext,
     private readonly endpoints: EndpointsService,
     private readonly senders: Senders,
+    private readonly units: AttemptUnitsRunner,
   ) {}
 
-  /**
-   * Leases the deliveries that are still due and whose endpoint is still enabled (checked inside the
-   * transaction, as the scheduler's rows may be a little old): one attempt.started each.
-   */
+  /** Leases the rows that are still due (attempt.started each), with their events read in one go. */
   async lease(rows: DeliveryRow[]): Promise<Leased[]> {
-    const leased = await this.ctx.store.write(async (tx) => {
-      const now = tx.now();
-      const nowIso = now.toISOString();
-      const leased: Leased[] = [];
-      const endpoints = new Map<string, StoredEndpoint | undefined>();
-      for (const row of rows) {
-        const d = await tx.getDelivery(row.id);
-        if (!d || (d.status !== 'pending' && d.status !== 'failed') || !d.next_attempt_at || d.next_attempt_at > nowIso) continue;
-        let endpoint: StoredEndpoint | undefined;
-        if (d.endpoint_id) {
-          if (!endpoints.has(d.endpoint_id)) endpoints.set(d.endpoint_id, await tx.getEndpoint(d.endpoint_id));
-          endpoint = endpoints.get(d.endpoint_id);
-          // Deliveries to a disabled (or archived, or missing) endpoint wait, as in the due query.
-          if (!endpoint?.enabled) continue;
-        }
-        const timeout = endpoint?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-        const leaseUntil = new Date(now.getTime() + timeout + this.ctx.config.HERALD_LEASE_MARGIN_MS).toISOString();
-        const n = d.attempts + 1;
-        await tx.append({
-          kind: 'attempt.started',
-          stream: d.id,
-          actor: d.next_actor,
-          body: { delivery_id: d.id, n, trigger: d.next_trigger, lease_until: leaseUntil },
-        });
-        leased.push({ delivery: d, n, leaseUntil, endpoint: endpoint ?? null });
-      }
-      return leased;
-    });
+    const leased = await this.units.lease(
+      rows.map((r) => r.id),
+      this.ctx.config.HERALD_LEASE_MARGIN_MS,
+    );
     // The events of the batch in one read (events never change) instead of one read per attempt.
     const wanted = [...new Set(leased.filter((l) => !l.delivery.digest_event_ids).map((l) => l.delivery.event_id))];
     if (wanted.length > 0) {
@@ -87,47 +64,18 @@ export class AttemptRunner {
     this.ctx.metrics.attempts.inc({ channel: d.channel, outcome: signal.aborted ? 'interrupted' : result.outcome });
     this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, durationMs / 1000);
 
-    await this.ctx.store.write(async (tx) => {
-      const current = await tx.getDelivery(d.id);
-      if (!current || current.status !== 'delivering' || current.attempts !== n) {
-        this.ctx.log.warn({ delivery: d.id, n }, 'attempt ended after its lease was taken back; its result is not recorded');
-        return;
-      }
-      const now = tx.now();
-      const inCycle = n - current.cycle_start;
-      if (signal.aborted) {
-        const step = nextStep({ outcome: 'interrupted' }, endpoint?.retry ?? null, inCycle, now);
-        await tx.append({
-          kind: 'attempt.interrupted',
-          stream: d.id,
-          actor: SYSTEM.name,
-          body: { delivery_id: d.id, n, reason: 'herald shut down during the attempt', delivery_status: step.status === 'dead' ? 'dead' : 'failed', next_attempt_at: step.next_attempt_at },
-        });
-        return;
-      }
-      const step = nextStep(result, endpoint?.retry ?? null, inCycle, now);
-      const report: AttemptReport = {
-        delivery_id: d.id,
-        n,
-        started_at: started.toISOString(),
-        finished_at: finished.toISOString(),
-        duration_ms: durationMs,
-        outcome: result.outcome,
-        status_code: result.status_code,
-        error: result.error,
-        request_headers: result.request_headers,
-        response_headers: result.response_headers,
-        response_body: result.response_body,
-        remote_address: result.remote_address,
-        delivery_status: step.status,
-        next_attempt_at: step.next_attempt_at,
-      };
-      await tx.append({ kind: 'attempt.finished', stream: d.id, actor: SYSTEM.name, body: report });
-      if (step.status === 'dead' && event) await this.exhausted(tx, d, event, report);
-      if (result.status_code === 410 && endpoint && d.channel !== 'email') {
-        await autoDisableEndpoint(tx, this.ctx, endpoint, 'the receiver answered 410 Gone');
-      }
+    const outcome = await this.units.finish({
+      delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
+      n,
+      endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
+      event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      aborted: signal.aborted,
+      result,
     });
+    if (!outcome.recorded) this.ctx.log.warn({ delivery: d.id, n }, 'attempt ended after its lease was taken back; its result is not recorded');
+    else if (outcome.disabled) this.ctx.log.warn({ endpoint: d.endpoint_id, reason: outcome.disabled }, 'endpoint disabled automatically');
   }
 
   private async send(
@@ -180,21 +128,5 @@ export class AttemptRunner {
       this.openedByRecord.set(endpoint, o);
     }
     return o;
-  }
-
-  /** A dead delivery emits `delivery.exhausted` (but a dead delivery.exhausted never emits another). */
-  private async exhausted(tx: WriteTx, d: DeliveryRow, event: EventRecord, report: AttemptReport): Promise<void> {
-    if (event.type === 'delivery.exhausted') return;
-    await emitHeraldEvent(tx, this.ctx, 'delivery.exhausted', event.subject, {
-      delivery_id: d.id,
-      event_id: event.id,
-      event_type: event.type,
-      endpoint_id: d.endpoint_id,
-      channel: d.channel,
-      attempts: report.n,
-      last_outcome: report.outcome,
-      last_status_code: report.status_code,
-      last_error: report.error,
-    });
   }
 }

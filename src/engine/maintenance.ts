@@ -77,7 +77,7 @@ export class Maintenance {
           e.consecutive_dead >= cfg.HERALD_BREAKER_CONSECUTIVE_DEAD
             ? `${e.consecutive_dead} deliveries in a row went dead`
             : `every attempt has failed since ${e.failing_since}`;
-        await autoDisableEndpoint(tx, this.ctx, e, reason);
+        if (await autoDisableEndpoint(tx, this.ctx, e, reason)) tx.afterCommit(() => this.ctx.log.warn({ endpoint: e.id, reason }, 'endpoint disabled automatically'));
       }
     });
   }

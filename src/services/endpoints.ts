@@ -9,7 +9,7 @@ import { isValidSigningSecret, newSigningSecret } from '../domain/signature.js';
 import type { EndpointFilters, StoredEndpoint } from '../store/queries/endpoints.js';
 import type { WriteTx } from '../store/write-tx.js';
 import { type Principal, SYSTEM, type ServiceContext } from './context.js';
-import { emitHeraldEvent } from './record-event.js';
+import { type RecordingContext, emitHeraldEvent } from './record-event.js';
 
 export const REDACTED = '[redacted]';
 
@@ -235,16 +235,17 @@ function redactUrl(url: string | null): string | null {
 
 /**
  * Inside a unit: disables an endpoint on herald's own judgement (circuit breaker, 410 Gone) and emits
- * `endpoint.disabled` so subscribers hear about it. Re-enabling is an operator action.
+ * `endpoint.disabled` so subscribers hear about it; false when it was not enabled. Re-enabling is an
+ * operator action.
  */
 export async function autoDisableEndpoint(
   tx: WriteTx,
-  ctx: ServiceContext,
+  ctx: RecordingContext,
   endpoint: { id: string; channel: string; url: string | null },
   reason: string,
-): Promise<void> {
+): Promise<boolean> {
   const current = await tx.getEndpoint(endpoint.id);
-  if (!current || !current.enabled || current.archived_at) return;
+  if (!current || !current.enabled || current.archived_at) return false;
   await tx.append({ kind: 'endpoint.disabled', stream: endpoint.id, actor: SYSTEM.name, body: { id: endpoint.id, reason, automatic: true } });
   await emitHeraldEvent(tx, ctx, 'endpoint.disabled', endpoint.id, {
     endpoint_id: endpoint.id,
@@ -252,5 +253,5 @@ export async function autoDisableEndpoint(
     url: current.url,
     reason,
   });
-  ctx.log.warn({ endpoint: endpoint.id, reason }, 'endpoint disabled automatically');
+  return true;
 }

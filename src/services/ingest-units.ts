@@ -5,8 +5,6 @@
 import { HeraldError } from '../domain/errors.js';
 import type { PostedEvent } from '../domain/event.js';
 import type { WriteTx } from '../store/write-tx.js';
-import type { WriteLock } from '../store/write-lock.js';
-import { EndpointCache } from './caches.js';
 import type { Principal } from './context.js';
 import { type RecordingContext, recordEvent } from './record-event.js';
 
@@ -62,16 +60,3 @@ async function recordOnce(tx: WriteTx, ctx: RecordingContext, principal: Princip
   );
   return { ok: true, status: 202, body: answer, replayed: false };
 }
-
-/**
- * The units the writer thread runs (store/threaded-writer.worker.ts imports this module). Its endpoint
- * cache is dropped whenever the main writer changes endpoints, which it announces through the lock.
- */
-export function createThreadUnits(lock: WriteLock) {
-  const ctx: RecordingContext = { endpoints: new EndpointCache(() => lock.endpointsGeneration) };
-  return {
-    ingest: (tx: WriteTx, principal: Principal, items: IngestItem[]) => ingestUnit(tx, ctx, principal, items),
-  };
-}
-
-export type ThreadUnits = ReturnType<typeof createThreadUnits>;

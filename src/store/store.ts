@@ -22,7 +22,10 @@ export interface StoreOptions {
   onCommit?: (info: CommitInfo) => void;
   /** Called when another process wrote to the same database (caches must be dropped). */
   onForeignWrite?: () => void;
-  /** Called inside the transaction for each appended entry (it may still roll back). */
+  /**
+   * Called inside the transaction for each appended entry (it may still roll back); for the writer
+   * thread's entries, once they are committed.
+   */
   onAppend?: (entry: LedgerEntry) => void;
   /**
    * Start a writer thread that runs the units of this module (see threaded-writer.ts); its commits
@@ -95,7 +98,11 @@ export class Store {
           synchronous,
           lock,
           unitsModule: opts.writerThread.unitsModule,
-          onCommit: opts.onCommit,
+          // This thread hears of the writer thread's entries only once they are committed.
+          onCommit: (info) => {
+            for (const entry of info.entries) opts.onAppend?.(entry);
+            opts.onCommit?.(info);
+          },
           onForeignWrite: opts.onForeignWrite,
         });
       }

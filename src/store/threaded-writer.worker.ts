@@ -46,6 +46,10 @@ try {
     clock: () => new Date(),
     lock,
     blockingLock: true,
+    // The same rule as the main writer's (store.ts): endpoint changes drop both threads' endpoint caches.
+    onAppend: (entry) => {
+      if (entry.kind.startsWith('endpoint.')) lock.bumpEndpointsGeneration();
+    },
     onCommit: (info) => {
       commits.push(info);
       answerSoon();
