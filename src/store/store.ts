@@ -139,7 +139,7 @@ export class Store {
   async writable(): Promise<boolean> {
     try {
       this.raw.pragma('user_version');
-      return !this.closed;
+      return !this.closed && !this.thread?.failed;
     } catch {
       return false;
     }

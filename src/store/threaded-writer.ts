@@ -117,6 +117,11 @@ export class ThreadedWriter<U extends Record<string, ThreadUnit>> {
     return new ThreadedWriter<U>(worker, opts);
   }
 
+  /** The thread is gone (it failed or exited): nothing more can be written through it. */
+  get failed(): boolean {
+    return this.failure !== null;
+  }
+
   /** Runs `unit` in the thread's next group commit; resolves once it is durable. */
   run<K extends keyof U & string>(unit: K, ...args: UnitArgs<U[K]>): Promise<UnitResult<U[K]>> {
     if (this.failure) return Promise.reject(this.failure);
