@@ -49,7 +49,9 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const { key: secretKey, created } = loadEncryptionKey(config);
   if (created) log.warn({ file: created }, 'created a new encryption key for secrets; back it up together with the database');
 
-  const endpointCache = new EndpointCache();
+  let storeRef: Store | undefined;
+  // Also dropped when the writer thread changes endpoints (a 410 Gone), before this thread writes again.
+  const endpointCache = new EndpointCache(() => storeRef?.endpointsGeneration ?? 0);
   let apiKeys: ApiKeysService | undefined;
   const dropCaches = () => {
     endpointCache.invalidate();
@@ -93,6 +95,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       if (entries.some((e) => e.kind.startsWith('endpoint.'))) void digests?.sync().catch((err: unknown) => log.error({ err }, 'digest sync failed'));
     },
   });
+  storeRef = store;
   metrics = createMetrics(() => store.read.deliveries.queueStats(clock().toISOString()));
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };

@@ -6,7 +6,7 @@ import { HeraldError, fieldErrors, problemTypeUri } from '../domain/errors.js';
 import { postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
 import type { Principal, ServiceContext } from './context.js';
-import type { IngestItem, IngestOutcome } from './ingest-units.js';
+import { type IngestItem, type IngestOutcome, replayOf } from './ingest-units.js';
 
 /** Runs the ingest unit (services/ingest-units.ts) for these items, on the writer thread or inline. */
 export type IngestRunner = (principal: Principal, items: IngestItem[]) => Promise<IngestOutcome[]>;
@@ -47,6 +47,9 @@ export class EventsService {
     const key = parseIdempotencyKey(keyHeader);
     const event = validate(body);
     const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
+    // A key already recorded is answered from the store, even while a retry of it is in flight.
+    const stored = await this.recorded(principal, item);
+    if (stored) return stored;
     const slot = this.claim(principal, key);
     try {
       const [outcome] = await this.record(principal, [item]);
@@ -71,10 +74,16 @@ export class EventsService {
           const { idempotency_key: _drop, ...body } = raw as Record<string, unknown>;
           const event = validate(body);
           this.checkSize(body);
+          const fingerprint = sha256Hex(canonicalJson(body));
+          const stored = await this.recorded(principal, { key, event, fingerprint });
+          if (stored) {
+            results[i] = { idempotency_key: key, status: stored.status, replayed: true, event: stored.body };
+            continue;
+          }
           // A key repeated inside one batch is handled in order by the unit (a replay, or 422).
           if (!seen.has(key)) claimed.push(this.claim(principal, key));
           seen.add(key);
-          todo.push({ i, item: { key, event, fingerprint: sha256Hex(canonicalJson(body)) } });
+          todo.push({ i, item: { key, event, fingerprint } });
         } catch (err) {
           results[i] = this.itemError(typeof rawKey === 'string' ? rawKey : null, err);
         }
@@ -98,6 +107,15 @@ export class EventsService {
       for (const slot of claimed) this.inFlight.delete(slot);
     }
     return { results };
+  }
+
+  /** The answer of an already recorded key (a replay), or a 422 for another body; null when new. */
+  private async recorded(principal: Principal, item: IngestItem): Promise<IngestResult | null> {
+    const stored = await this.ctx.store.read.idempotency.findIdempotency(principal.id, item.key);
+    if (!stored) return null;
+    const replay = replayOf(stored, item.fingerprint);
+    this.ctx.metrics.ingestReplays.inc();
+    return replay;
   }
 
   private count(o: Extract<IngestOutcome, { ok: true }>): void {

@@ -4,6 +4,7 @@
 // writer when there is none, and takes only plain data, so it can cross a thread boundary.
 import { HeraldError } from '../domain/errors.js';
 import type { PostedEvent } from '../domain/event.js';
+import type { StoredIdempotency } from '../store/queries/idempotency.js';
 import type { WriteTx } from '../store/write-tx.js';
 import type { Principal } from './context.js';
 import { type RecordingContext, recordEvent } from './record-event.js';
@@ -34,14 +35,17 @@ export async function ingestUnit(tx: WriteTx, ctx: RecordingContext, principal: 
   return outcomes;
 }
 
+/** The stored answer of a key used before (a replay), or a 422 when it came with another body. */
+export function replayOf(stored: StoredIdempotency, fingerprint: string): { status: number; body: unknown; replayed: true } {
+  if (stored.fingerprint !== fingerprint) {
+    throw new HeraldError('idempotency_key_reused', 'this Idempotency-Key was already used with a different body; use a new key for a new event');
+  }
+  return { status: stored.status, body: JSON.parse(stored.response_json), replayed: true };
+}
+
 async function recordOnce(tx: WriteTx, ctx: RecordingContext, principal: Principal, item: IngestItem): Promise<IngestOutcome> {
   const stored = await tx.findIdempotency(principal.id, item.key);
-  if (stored) {
-    if (stored.fingerprint !== item.fingerprint) {
-      throw new HeraldError('idempotency_key_reused', 'this Idempotency-Key was already used with a different body; use a new key for a new event');
-    }
-    return { ok: true, status: stored.status, body: JSON.parse(stored.response_json), replayed: true };
-  }
+  if (stored) return { ok: true, ...replayOf(stored, item.fingerprint) };
   const e = item.event;
   const answer = await recordEvent(
     tx,

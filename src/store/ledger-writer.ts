@@ -38,6 +38,8 @@ const SAVEPOINT = CompiledQuery.raw('SAVEPOINT unit');
 const RELEASE = CompiledQuery.raw('RELEASE unit');
 const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO unit');
 
+const UNKNOWN_HEAD = -2;
+
 /** Units per transaction; the rest wait for the next one, so one commit stays short. */
 const MAX_UNITS_PER_COMMIT = 2000;
 
@@ -59,6 +61,7 @@ export class LedgerWriter {
   private flushing = false;
   private scheduled = false;
   private idle: Array<() => void> = [];
+  /** -1: nothing committed yet; UNKNOWN_HEAD: a commit failed, so the head may be anything. */
   private knownHeadSeq = -1;
   private foreignSeen = 0;
   private readonly clock: () => Date;
@@ -113,6 +116,12 @@ export class LedgerWriter {
       const waiters = this.idle.splice(0);
       for (const w of waiters) w();
     }
+  }
+
+  /** What was cached from a transaction that rolled back may be wrong: drop it, in both threads. */
+  private dropCaches(): void {
+    this.opts.lock?.bumpEndpointsGeneration();
+    this.onForeignWrite();
   }
 
   /**
@@ -180,6 +189,8 @@ export class LedgerWriter {
               await conn.executeQuery(RELEASE);
               seq = before.seq;
               hash = before.hash;
+              // Caches may hold what the unit wrote before it failed (an endpoint list read after its change).
+              if (tx.appended.length > 0) this.dropCaches();
               outcomes.push({ ok: false, error });
             }
           }
@@ -192,8 +203,10 @@ export class LedgerWriter {
         }
       });
     } catch (err) {
-      this.knownHeadSeq = -1;
-      if (lock) lock.lastHead = -1;
+      // Unknown now: the next commit treats the head it finds as another process's write.
+      this.knownHeadSeq = UNKNOWN_HEAD;
+      if (lock) lock.lastHead = UNKNOWN_HEAD;
+      this.dropCaches();
       for (const q of batch) q.reject(err);
       return;
     } finally {

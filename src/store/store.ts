@@ -66,7 +66,7 @@ export class Store {
     private readonly db: Db,
     private readonly raw: { close(): void; pragma(s: string): unknown },
     opts: StoreOptions,
-    lock: WriteLock | undefined,
+    private readonly lock: WriteLock | undefined,
     /** The writer thread, when there is one. */
     private readonly thread: ThreadedWriter<Record<string, ThreadUnit>> | undefined,
   ) {
@@ -117,6 +117,11 @@ export class Store {
   write<T>(unit: WriteUnit<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
     return this.writer.write(unit);
+  }
+
+  /** Bumped whenever either writer changes endpoints (or rolls back after reading them): caches compare it. */
+  get endpointsGeneration(): number {
+    return this.lock?.endpointsGeneration ?? 0;
   }
 
   /**

@@ -136,7 +136,7 @@ export class ThreadedWriter<U extends Record<string, ThreadUnit>> {
           this.scheduled = false;
           const calls = this.queued;
           this.queued = [];
-          this.post({ type: 'calls', calls });
+          this.postCalls(calls);
         });
       }
     });
@@ -145,24 +145,35 @@ export class ThreadedWriter<U extends Record<string, ThreadUnit>> {
   /** Lets the thread finish what it was given, then stops it. */
   close(): Promise<void> {
     return (this.closing ??= (async () => {
-      if (this.failure) return;
+      if (this.failure) {
+        await this.worker.terminate();
+        return;
+      }
       const closed = new Promise<void>((resolve) => {
         this.worker.on('message', (m: FromThread) => m.type === 'closed' && resolve());
         this.worker.once('exit', () => resolve());
       });
       // Calls queued in this turn go first (the thread handles messages in order).
-      if (this.queued.length > 0) this.post({ type: 'calls', calls: this.queued.splice(0) });
-      this.post({ type: 'close' });
-      await closed;
-      await this.worker.terminate();
+      if (this.queued.length > 0) this.postCalls(this.queued.splice(0));
+      try {
+        this.worker.postMessage({ type: 'close' } satisfies ToThread);
+        await closed;
+      } finally {
+        await this.worker.terminate();
+      }
     })());
   }
 
-  private post(m: ToThread): void {
+  /** A message that cannot be sent (an argument that cannot be cloned) fails only its own calls. */
+  private postCalls(calls: Call[]): void {
     try {
-      this.worker.postMessage(m);
+      this.worker.postMessage({ type: 'calls', calls } satisfies ToThread);
     } catch (err) {
-      this.fail(err as Error);
+      for (const c of calls) {
+        const p = this.pending.get(c.id);
+        this.pending.delete(c.id);
+        p?.reject(err);
+      }
     }
   }
 
@@ -174,7 +185,13 @@ export class ThreadedWriter<U extends Record<string, ThreadUnit>> {
       this.foreignSeen = this.opts.lock.foreignWrites;
       this.opts.onForeignWrite?.();
     }
-    for (const c of m.commits) this.opts.onCommit?.(c);
+    for (const c of m.commits) {
+      try {
+        this.opts.onCommit?.(c);
+      } catch {
+        // a listener's failure must not keep the results below from their callers
+      }
+    }
     for (const r of m.results) {
       const p = this.pending.get(r.id);
       if (!p) continue;
