@@ -74,15 +74,14 @@ export interface EventRecord {
   notify: { email: string[]; on?: string[] | undefined } | null;
 }
 
-export function toEventRecord(id: string, posted: PostedEvent, receivedAt: string): EventRecord {
+/** A posted event as the fields herald records (the id and received_at are herald's to add). */
+export function postedEventFields(posted: PostedEvent): Omit<EventRecord, 'id' | 'received_at'> {
   return {
-    id,
     type: posted.type,
     source: posted.source ?? null,
     subject: posted.subject ?? null,
     user: posted.user ?? null,
     occurred_at: posted.occurred_at ? new Date(posted.occurred_at).toISOString() : null,
-    received_at: receivedAt,
     data: posted.data ?? {},
     notify: posted.notify ?? null,
   };

@@ -3,7 +3,7 @@
 // deliveries. It runs on the writer thread (see store/threaded-writer.ts), or inline on the main
 // writer when there is none, and takes only plain data, so it can cross a thread boundary.
 import { HeraldError } from '../domain/errors.js';
-import type { PostedEvent } from '../domain/event.js';
+import { type PostedEvent, postedEventFields } from '../domain/event.js';
 import type { StoredIdempotency } from '../store/queries/idempotency.js';
 import type { WriteTx } from '../store/write-tx.js';
 import type { Principal } from './context.js';
@@ -46,21 +46,6 @@ export function replayOf(stored: StoredIdempotency, fingerprint: string): { stat
 async function recordOnce(tx: WriteTx, ctx: RecordingContext, principal: Principal, item: IngestItem): Promise<IngestOutcome> {
   const stored = await tx.findIdempotency(principal.id, item.key);
   if (stored) return { ok: true, ...replayOf(stored, item.fingerprint) };
-  const e = item.event;
-  const answer = await recordEvent(
-    tx,
-    ctx,
-    {
-      type: e.type,
-      source: e.source ?? null,
-      subject: e.subject ?? null,
-      user: e.user ?? null,
-      occurred_at: e.occurred_at ? new Date(e.occurred_at).toISOString() : null,
-      data: e.data ?? {},
-      notify: e.notify ?? null,
-    },
-    principal,
-    { key: item.key, fingerprint: item.fingerprint },
-  );
+  const answer = await recordEvent(tx, ctx, postedEventFields(item.event), principal, { key: item.key, fingerprint: item.fingerprint });
   return { ok: true, status: 202, body: answer, replayed: false };
 }
