@@ -5,7 +5,7 @@
 // `canonicalize` package spent a tenth of ingest's CPU scanning strings for lone surrogates in a
 // JavaScript loop. This is the same algorithm with the engine's String#isWellFormed; the unit tests
 // hold it to byte equality with `canonicalize` on generated JSON.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 const skipped = (v: unknown) => v === undefined || typeof v === 'function' || typeof v === 'symbol';
 
@@ -45,6 +45,7 @@ export function canonicalJson(value: unknown): string {
   return write(value);
 }
 
+/** One-shot hashing (crypto.hash) skips the Hash object that createHash builds for every call. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }

@@ -29,7 +29,9 @@ export function roleAllows(have: Role, need: Role): boolean {
 export const hashKey = (key: string) => sha256Hex(key);
 
 export class ApiKeysService {
+  /** Keyed by the presented key itself, so a hit costs no hashing; it never leaves this process's memory. */
   private readonly cache = new BoundedCache<Principal | null>();
+  private generation = 0;
   private readonly envAdminHash: string | null;
 
   constructor(private readonly ctx: ServiceContext) {
@@ -38,15 +40,22 @@ export class ApiKeysService {
 
   invalidate(): void {
     this.cache.clear();
+    this.generation++;
   }
 
   async authenticate(key: string): Promise<Principal | null> {
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
     const h = hashKey(key);
-    if (h === this.envAdminHash) return ENV_ADMIN;
-    if (this.cache.has(h)) return this.cache.get(h)!;
+    if (h === this.envAdminHash) {
+      this.cache.set(key, ENV_ADMIN);
+      return ENV_ADMIN;
+    }
+    const generation = this.generation;
     const row = await this.ctx.store.read.apiKeys.findActiveKeyByHash(h);
     const principal = row ? { id: row.id, name: row.name, role: row.role } : null;
-    this.cache.set(h, principal);
+    // A key revoked while this lookup ran must not be cached as valid.
+    if (generation === this.generation) this.cache.set(key, principal);
     return principal;
   }
 

@@ -32,7 +32,7 @@ export class EndpointCache {
   }
 }
 
-/** A bounded map that forgets everything when full (keys are hashes, so the set is attacker-sized). */
+/** A bounded map that forgets everything when full (its keys come from requests, so the set is attacker-sized). */
 export class BoundedCache<V> {
   private readonly map = new Map<string, V>();
   constructor(private readonly limit = 10_000) {}

@@ -47,10 +47,8 @@ export class EventsService {
     const key = parseIdempotencyKey(keyHeader);
     const event = validate(body);
     const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
-    // A key already recorded is answered from the store, even while a retry of it is in flight.
-    const stored = await this.recorded(principal, item);
-    if (stored) return stored;
-    const slot = this.claim(principal, key);
+    const slot = await this.claim(principal, item);
+    if (typeof slot !== 'string') return slot;
     try {
       const [outcome] = await this.record(principal, [item]);
       if (!outcome!.ok) throw new HeraldError(outcome!.error.type, outcome!.error.detail);
@@ -74,16 +72,18 @@ export class EventsService {
           const { idempotency_key: _drop, ...body } = raw as Record<string, unknown>;
           const event = validate(body);
           this.checkSize(body);
-          const fingerprint = sha256Hex(canonicalJson(body));
-          const stored = await this.recorded(principal, { key, event, fingerprint });
-          if (stored) {
-            results[i] = { idempotency_key: key, status: stored.status, replayed: true, event: stored.body };
-            continue;
-          }
+          const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
           // A key repeated inside one batch is handled in order by the unit (a replay, or 422).
-          if (!seen.has(key)) claimed.push(this.claim(principal, key));
+          if (!seen.has(key)) {
+            const slot = await this.claim(principal, item);
+            if (typeof slot !== 'string') {
+              results[i] = { idempotency_key: key, status: slot.status, replayed: true, event: slot.body };
+              continue;
+            }
+            claimed.push(slot);
+          }
           seen.add(key);
-          todo.push({ i, item: { key, event, fingerprint } });
+          todo.push({ i, item });
         } catch (err) {
           results[i] = this.itemError(typeof rawKey === 'string' ? rawKey : null, err);
         }
@@ -109,23 +109,24 @@ export class EventsService {
     return { results };
   }
 
-  /** The answer of an already recorded key (a replay), or a 422 for another body; null when new. */
-  private async recorded(principal: Principal, item: IngestItem): Promise<IngestResult | null> {
-    const stored = await this.ctx.store.read.idempotency.findIdempotency(principal.id, item.key);
-    if (!stored) return null;
-    const replay = replayOf(stored, item.fingerprint);
-    this.ctx.metrics.ingestReplays.inc();
-    return replay;
-  }
-
   private count(o: Extract<IngestOutcome, { ok: true }>): void {
     if (o.replayed) this.ctx.metrics.ingestReplays.inc();
     else this.ctx.metrics.eventsIngested.inc({ source: 'api' });
   }
 
-  private claim(principal: Principal, key: string): string {
-    const slot = `${principal.id}\u0000${key}`;
+  /**
+   * Claims the key for this request (the unit checks inside its transaction whether it was recorded
+   * before). While another request with the key is in flight, a key already recorded is answered
+   * from the store (a replay, or 422 for another body) and a new one gets 409.
+   */
+  private async claim(principal: Principal, item: IngestItem): Promise<string | IngestResult> {
+    const slot = `${principal.id}\u0000${item.key}`;
     if (this.inFlight.has(slot)) {
+      const stored = await this.ctx.store.read.idempotency.findIdempotency(principal.id, item.key);
+      if (stored) {
+        this.ctx.metrics.ingestReplays.inc();
+        return replayOf(stored, item.fingerprint);
+      }
       throw new HeraldError('idempotency_key_in_use', 'a request with this Idempotency-Key is still being processed; retry shortly');
     }
     this.inFlight.add(slot);

@@ -46,6 +46,8 @@ try {
     clock: () => new Date(),
     lock,
     blockingLock: true,
+    // The thread's units (thread-units.ts) take plain data and touch nothing but the transaction.
+    rerunnableUnits: true,
     // The same rule as the main writer's (store.ts): endpoint changes drop both threads' endpoint caches.
     onAppend: (entry) => {
       if (entry.kind.startsWith('endpoint.')) lock.bumpEndpointsGeneration();

@@ -1,0 +1,80 @@
+// Group commit on a real SQLite file: units in one transaction, and a unit that fails rolls back alone,
+// with a savepoint per unit or, for units that may run again, by running the batch again.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { migrateToLatest, openDatabase } from '../../src/store/database.js';
+import { LedgerWriter } from '../../src/store/ledger-writer.js';
+import { verifyLedger } from '../../src/store/verify.js';
+import type { WriteTx } from '../../src/store/write-tx.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+async function open() {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-writer-'));
+  dirs.push(dir);
+  const { db } = openDatabase({ path: join(dir, 'herald.db') });
+  await migrateToLatest(db);
+  return db;
+}
+
+const revoke = (id: string) => (tx: WriteTx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: 'test', body: { id } });
+
+describe.each([
+  ['a savepoint per unit', false],
+  ['units run again after a failure', true],
+])('LedgerWriter (%s)', (_label, rerunnableUnits) => {
+  it('commits the units around one that fails after writing, and only those', async () => {
+    const db = await open();
+    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
+    const runs = new Map<string, number>();
+    const counted = (name: string, unit: (tx: WriteTx) => Promise<unknown>) => (tx: WriteTx) => {
+      runs.set(name, (runs.get(name) ?? 0) + 1);
+      return unit(tx);
+    };
+    const results = await Promise.allSettled([
+      writer.write(counted('a', revoke('key_a'))),
+      writer.write(
+        counted('b', async (tx) => {
+          await revoke('key_b')(tx);
+          throw new Error('b fails after writing');
+        }),
+      ),
+      writer.write(counted('c', () => Promise.reject(new Error('c fails before writing')))),
+      writer.write(counted('d', revoke('key_d'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('b fails after writing');
+    expect((results[2] as PromiseRejectedResult).reason.message).toBe('c fails before writing');
+
+    const entries = await db.selectFrom('ledger').select(['seq', 'stream']).orderBy('seq').execute();
+    expect(entries.map((e) => e.stream)).toEqual(['key_a', 'key_d']);
+    expect(entries.map((e) => e.seq)).toEqual([1, 2]);
+    expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 2 });
+    // Rerunnable units pay for the failure with a second run of the batch; savepoints never rerun.
+    expect(runs.get('a')).toBe(rerunnableUnits ? 2 : 1);
+    expect(runs.get('b')).toBe(rerunnableUnits ? 2 : 1);
+    await db.destroy();
+  });
+
+  it('needs no second run when a unit fails before writing anything', async () => {
+    const db = await open();
+    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
+    let aRuns = 0;
+    const results = await Promise.allSettled([
+      writer.write(async (tx) => {
+        aRuns++;
+        return revoke('key_a')(tx);
+      }),
+      writer.write(() => Promise.reject(new Error('refused'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(aRuns).toBe(1);
+    expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 1 });
+    await db.destroy();
+  });
+});
