@@ -112,13 +112,14 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const senders = createSenders(config, http, `herald/${VERSION}`);
   const attempts = new AttemptRunner(ctx, endpoints, senders, {
     lease: (ids, margin) => thread()?.run('lease', ids, margin) ?? store.write((tx) => inline.lease(tx, ids, margin)),
-    finish: (attempt) => thread()?.run('finish', attempt) ?? store.write((tx) => inline.finish(tx, attempt)),
+    finishAndLease: (attempt, nextIds, margin) =>
+      thread()?.run('finishAndLease', attempt, nextIds, margin) ?? store.write((tx) => inline.finishAndLease(tx, attempt, nextIds, margin)),
   });
   scheduler = new Scheduler({
     due: (now, limit, skip) => store.read.deliveries.dueDeliveries(now, limit, skip),
     nextDueAt: () => store.read.deliveries.nextDueAt(),
     lease: (rows) => attempts.lease(rows),
-    run: (leased, signal) => attempts.run(leased, signal),
+    run: (leased, signal, takeNext) => attempts.run(leased, signal, takeNext),
     clock,
     log,
     maxConcurrent: config.HERALD_MAX_CONCURRENT_DELIVERIES,

@@ -1,7 +1,7 @@
 // What the writer thread runs (see store/threaded-writer.ts): the hot units of work, ingest and the
 // lease and record of attempts, so that they share its group commits. The thread imports this
 // module and calls createThreadUnits once; app.ts runs the same units inline when there is no thread.
-import { finishUnit, leaseUnit, type FinishedAttempt } from './engine/attempt-units.js';
+import { type FinishedAttempt, finishAndLeaseUnit, leaseUnit } from './engine/attempt-units.js';
 import { EndpointCache } from './services/caches.js';
 import type { Principal } from './services/context.js';
 import { type IngestItem, ingestUnit } from './services/ingest-units.js';
@@ -13,8 +13,9 @@ import type { WriteTx } from './store/write-tx.js';
 export function threadUnits(ctx: RecordingContext) {
   return {
     ingest: (tx: WriteTx, principal: Principal, items: IngestItem[]) => ingestUnit(tx, ctx, principal, items),
-    lease: (tx: WriteTx, deliveryIds: string[], leaseMarginMs: number) => leaseUnit(tx, deliveryIds, leaseMarginMs),
-    finish: (tx: WriteTx, attempt: FinishedAttempt) => finishUnit(tx, ctx, attempt),
+    lease: (tx: WriteTx, deliveryIds: string[], leaseMarginMs: number) => leaseUnit(tx, ctx, deliveryIds, leaseMarginMs),
+    finishAndLease: (tx: WriteTx, attempt: FinishedAttempt, nextIds: string[], leaseMarginMs: number) =>
+      finishAndLeaseUnit(tx, ctx, attempt, nextIds, leaseMarginMs),
   };
 }
 

@@ -16,23 +16,23 @@ import { nextStep } from './outcome.js';
 import type { Leased } from './scheduler.js';
 
 /**
- * Leases the deliveries that are still due and whose endpoint is still enabled (checked inside the
- * transaction, as the scheduler's rows may be a little old): one attempt.started each.
+ * Leases the deliveries that are still due and whose endpoint is still active (checked inside the
+ * transaction, as the scheduler's rows may be a little old): one attempt.started each. The endpoint
+ * comes from the active-endpoints cache, which every endpoint change drops (in both threads) before
+ * the next unit runs.
  */
-export async function leaseUnit(tx: WriteTx, deliveryIds: string[], leaseMarginMs: number): Promise<Leased[]> {
+export async function leaseUnit(tx: WriteTx, ctx: RecordingContext, deliveryIds: string[], leaseMarginMs: number): Promise<Leased[]> {
   const now = tx.now();
   const nowIso = now.toISOString();
   const leased: Leased[] = [];
-  const endpoints = new Map<string, StoredEndpoint | undefined>();
   for (const id of deliveryIds) {
     const d = await tx.getDelivery(id);
     if (!d || (d.status !== 'pending' && d.status !== 'failed') || !d.next_attempt_at || d.next_attempt_at > nowIso) continue;
     let endpoint: StoredEndpoint | undefined;
     if (d.endpoint_id) {
-      if (!endpoints.has(d.endpoint_id)) endpoints.set(d.endpoint_id, await tx.getEndpoint(d.endpoint_id));
-      endpoint = endpoints.get(d.endpoint_id);
+      endpoint = await ctx.endpoints.getActive(d.endpoint_id, () => tx.activeEndpoints());
       // Deliveries to a disabled (or archived, or missing) endpoint wait, as in the due query.
-      if (!endpoint?.enabled) continue;
+      if (!endpoint) continue;
     }
     const timeout = endpoint?.timeout_ms ?? DEFAULT_TIMEOUT_MS;
     const leaseUntil = new Date(now.getTime() + timeout + leaseMarginMs).toISOString();
@@ -62,6 +62,22 @@ export interface FinishedAttempt {
 
 /** What recording the attempt came to, for the caller to log. */
 export type FinishOutcome = { recorded: false } | { recorded: true; status: AttemptReport['delivery_status']; disabled: string | null };
+
+/**
+ * Records a finished attempt and, in the same transaction, leases the deliveries its slot takes next
+ * (the scheduler hands them over), so a busy slot costs one round trip to the writer per attempt.
+ */
+export async function finishAndLeaseUnit(
+  tx: WriteTx,
+  ctx: RecordingContext,
+  attempt: FinishedAttempt,
+  nextIds: string[],
+  leaseMarginMs: number,
+): Promise<{ outcome: FinishOutcome; leased: Leased[] }> {
+  const outcome = await finishUnit(tx, ctx, attempt);
+  const leased = nextIds.length > 0 ? await leaseUnit(tx, ctx, nextIds, leaseMarginMs) : [];
+  return { outcome, leased };
+}
 
 export async function finishUnit(tx: WriteTx, ctx: RecordingContext, a: FinishedAttempt): Promise<FinishOutcome> {
   const { delivery: d, n, endpoint, result } = a;

@@ -15,7 +15,7 @@ import type { Leased } from './scheduler.js';
 /** Runs the attempt units (engine/attempt-units.ts), on the writer thread or inline. */
 export interface AttemptUnitsRunner {
   lease(deliveryIds: string[], leaseMarginMs: number): Promise<Leased[]>;
-  finish(attempt: FinishedAttempt): Promise<FinishOutcome>;
+  finishAndLease(attempt: FinishedAttempt, nextIds: string[], leaseMarginMs: number): Promise<{ outcome: FinishOutcome; leased: Leased[] }>;
 }
 
 export type Senders = Record<Channel, ChannelSender>;
@@ -38,11 +38,11 @@ export class AttemptRunner {
 
   /** Leases the rows that are still due (attempt.started each), with their events read in one go. */
   async lease(rows: DeliveryRow[]): Promise<Leased[]> {
-    const leased = await this.units.lease(
-      rows.map((r) => r.id),
-      this.ctx.config.HERALD_LEASE_MARGIN_MS,
-    );
-    // The events of the batch in one read (events never change) instead of one read per attempt.
+    return this.withEvents(await this.units.lease(rows.map((r) => r.id), this.ctx.config.HERALD_LEASE_MARGIN_MS));
+  }
+
+  /** The events of a lease batch in one read (events never change) instead of one read per attempt. */
+  private async withEvents(leased: Leased[]): Promise<Leased[]> {
     const wanted = [...new Set(leased.filter((l) => !l.delivery.digest_event_ids).map((l) => l.delivery.event_id))];
     if (wanted.length > 0) {
       const events = new Map((await this.ctx.store.read.events.eventsByIds(wanted)).map((e) => [e.id, e]));
@@ -51,7 +51,11 @@ export class AttemptRunner {
     return leased;
   }
 
-  async run(leased: Leased, signal: AbortSignal): Promise<void> {
+  /**
+   * Sends the attempt and records it. `takeNext` (called once the send is over) names the deliveries
+   * this slot takes next; they are leased in the same unit as the record and returned, to be started.
+   */
+  async run(leased: Leased, signal: AbortSignal, takeNext: () => DeliveryRow[] = () => []): Promise<Leased[]> {
     const { delivery: d, n } = leased;
     const digestEvents = d.digest_event_ids ? await this.ctx.store.read.events.eventsByIds(d.digest_event_ids) : undefined;
     const event = digestEvents ? digestEvents[digestEvents.length - 1] : (leased.event ?? (await this.ctx.store.read.events.getEvent(d.event_id)));
@@ -64,18 +68,24 @@ export class AttemptRunner {
     this.ctx.metrics.attempts.inc({ channel: d.channel, outcome: signal.aborted ? 'interrupted' : result.outcome });
     this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, durationMs / 1000);
 
-    const outcome = await this.units.finish({
-      delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
-      n,
-      endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
-      event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
-      started_at: started.toISOString(),
-      finished_at: finished.toISOString(),
-      aborted: signal.aborted,
-      result,
-    });
+    const next = signal.aborted ? [] : takeNext();
+    const { outcome, leased: nextLeased } = await this.units.finishAndLease(
+      {
+        delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
+        n,
+        endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
+        event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
+        started_at: started.toISOString(),
+        finished_at: finished.toISOString(),
+        aborted: signal.aborted,
+        result,
+      },
+      next.map((r) => r.id),
+      this.ctx.config.HERALD_LEASE_MARGIN_MS,
+    );
     if (!outcome.recorded) this.ctx.log.warn({ delivery: d.id, n }, 'attempt ended after its lease was taken back; its result is not recorded');
     else if (outcome.disabled) this.ctx.log.warn({ endpoint: d.endpoint_id, reason: outcome.disabled }, 'endpoint disabled automatically');
+    return nextLeased.length > 0 ? this.withEvents(nextLeased) : nextLeased;
   }
 
   private async send(

@@ -15,6 +15,11 @@
 // milliseconds. So the rows of endpoints at their limit stay in the backlog (a freed slot takes its
 // next row from there), and the database is asked again only when there may be news: new work for
 // another endpoint, a freed slot whose endpoint has nothing left in the backlog, or a second gone by.
+//
+// Hand-over: when an attempt's send is over, its slot takes the next backlog row at once and the row is
+// leased in the same unit of work that records the attempt, so a busy slot waits for the writer once
+// per attempt, not twice (record, then a separate lease). Handed-over rows are reserved until their
+// lease comes back, and count against both limits meanwhile.
 import type { Logger } from '../logger.js';
 import type { EventRecord } from '../domain/event.js';
 import type { DeliveryRow } from '../store/queries/deliveries.js';
@@ -35,8 +40,12 @@ export interface SchedulerDeps {
   due(now: string, limit: number, skipEndpoints: string[]): Promise<DeliveryRow[]>;
   nextDueAt(): Promise<string | null>;
   lease(rows: DeliveryRow[]): Promise<Leased[]>;
-  /** Runs one attempt and records it; when `signal` aborts (shutdown) it records the attempt as interrupted. */
-  run(leased: Leased, signal: AbortSignal): Promise<void>;
+  /**
+   * Runs one attempt and records it; when `signal` aborts (shutdown) it records the attempt as
+   * interrupted. Once the send is over it calls `takeNext` for the rows its slot takes next, leases them
+   * with the record, and resolves with them (to be started).
+   */
+  run(leased: Leased, signal: AbortSignal, takeNext: () => DeliveryRow[]): Promise<Leased[]>;
   clock: () => Date;
   log: Logger;
   maxConcurrent: number;
@@ -66,7 +75,12 @@ const groupOf = (d: DeliveryRow) => d.endpoint_id ?? `notify:${d.channel}`;
 export class Scheduler {
   private running = new Map<string, { leased: Leased; abort: AbortController; done: Promise<void> }>();
   private perGroup = new Map<string, number>();
+  /** Rows handed over to a finishing attempt, not started yet, by group. */
+  private reserved = new Map<string, number>();
+  private reservedTotal = 0;
   private ticking = false;
+  /** The tick under way or last run (stop() lets a lease in flight come back and start). */
+  private ticked: Promise<void> = Promise.resolve();
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
@@ -92,7 +106,7 @@ export class Scheduler {
    */
   wake(forGroups?: readonly string[]): void {
     if (this.stopped) return;
-    if (!forGroups || forGroups.some((g) => (this.perGroup.get(g) ?? 0) < this.deps.maxPerEndpoint)) this.news = true;
+    if (!forGroups || forGroups.some((g) => this.taken(g) < this.deps.maxPerEndpoint)) this.news = true;
     this.tickSoon();
   }
 
@@ -102,7 +116,9 @@ export class Scheduler {
       return;
     }
     this.ticking = true;
-    setImmediate(() => void this.tick());
+    setImmediate(() => {
+      this.ticked = this.tick();
+    });
   }
 
   get inFlight(): number {
@@ -131,7 +147,7 @@ export class Scheduler {
     let fetches = 0;
     for (;;) {
       if (this.stopped) return false;
-      const capacity = this.deps.maxConcurrent - this.running.size;
+      const capacity = this.deps.maxConcurrent - this.running.size - this.reservedTotal;
       // Every slot is taken: a finishing attempt wakes us, so there is nothing to ask the database.
       if (capacity <= 0) return true;
       const stale = this.deps.clock().getTime() - this.backlogFetchedAt > BACKLOG_MAX_AGE_MS;
@@ -193,14 +209,14 @@ export class Scheduler {
   private pick(capacity: number): DeliveryRow[] {
     const picked: DeliveryRow[] = [];
     const kept: DeliveryRow[] = [];
-    const planned = new Map(this.perGroup);
+    const planned = new Map<string, number>();
     for (const d of this.backlog) {
       if (picked.length >= capacity || this.running.has(d.id)) {
         if (!this.running.has(d.id)) kept.push(d);
         continue;
       }
       const g = groupOf(d);
-      const n = planned.get(g) ?? 0;
+      const n = planned.get(g) ?? this.taken(g);
       if (n >= this.deps.maxPerEndpoint) {
         kept.push(d);
         continue;
@@ -216,10 +232,18 @@ export class Scheduler {
     const g = groupOf(leased.delivery);
     this.perGroup.set(g, (this.perGroup.get(g) ?? 0) + 1);
     const abort = new AbortController();
+    let handedOver: DeliveryRow[] = [];
     const done = this.deps
-      .run(leased, abort.signal)
+      .run(leased, abort.signal, () => (handedOver = this.handOver(g)))
+      .then((next) => {
+        this.unreserve(handedOver);
+        handedOver = [];
+        // Started even when stopping: they are leased, and stop() waits for them or releases them.
+        for (const l of next) this.launch(l);
+      })
       .catch((err: unknown) => this.deps.log.error({ err, delivery: leased.delivery.id }, 'attempt failed unexpectedly'))
       .finally(() => {
+        this.unreserve(handedOver);
         this.running.delete(leased.delivery.id);
         const left = (this.perGroup.get(g) ?? 1) - 1;
         if (left <= 0) this.perGroup.delete(g);
@@ -231,9 +255,45 @@ export class Scheduler {
     this.running.set(leased.delivery.id, { leased, abort, done });
   }
 
-  /** Endpoints with as many attempts in flight as the per-endpoint limit allows. */
+  /**
+   * The row the slot of a finishing attempt (of group `from`) takes next: the oldest backlog row within
+   * both limits once that attempt is gone. None when stopping or when the backlog is old (the tick
+   * refetches it first, so work that came due meanwhile keeps its place).
+   */
+  private handOver(from: string): DeliveryRow[] {
+    if (this.stopped || this.deps.clock().getTime() - this.backlogFetchedAt > BACKLOG_MAX_AGE_MS) return [];
+    if (this.running.size - 1 + this.reservedTotal >= this.deps.maxConcurrent) return [];
+    const i = this.backlog.findIndex((d) => {
+      if (this.running.has(d.id)) return false;
+      const g = groupOf(d);
+      return this.taken(g) - (g === from ? 1 : 0) < this.deps.maxPerEndpoint;
+    });
+    if (i < 0) return [];
+    const [row] = this.backlog.splice(i, 1);
+    const g = groupOf(row!);
+    this.reserved.set(g, (this.reserved.get(g) ?? 0) + 1);
+    this.reservedTotal++;
+    return [row!];
+  }
+
+  private unreserve(rows: DeliveryRow[]): void {
+    for (const d of rows) {
+      const g = groupOf(d);
+      const left = (this.reserved.get(g) ?? 1) - 1;
+      if (left <= 0) this.reserved.delete(g);
+      else this.reserved.set(g, left);
+      this.reservedTotal--;
+    }
+  }
+
+  /** Attempts in flight for the group, counting rows handed over but not started yet. */
+  private taken(g: string): number {
+    return (this.perGroup.get(g) ?? 0) + (this.reserved.get(g) ?? 0);
+  }
+
+  /** Endpoints with as many attempts in flight (or handed over) as the per-endpoint limit allows. */
   private saturatedGroups(): string[] {
-    return [...this.perGroup].filter(([, n]) => n >= this.deps.maxPerEndpoint).map(([g]) => g);
+    return [...new Set([...this.perGroup.keys(), ...this.reserved.keys()])].filter((g) => this.taken(g) >= this.deps.maxPerEndpoint);
   }
 
   private async sleepUntilNextDue(blocked: boolean): Promise<void> {
@@ -263,13 +323,16 @@ export class Scheduler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
-    if (this.running.size > 0) {
+    // Attempts may start while we wait: a tick's lease or rows handed over before the stop.
+    const deadline = Date.now() + graceMs;
+    await this.ticked;
+    while (this.running.size > 0 && Date.now() < deadline) {
       let timeout: NodeJS.Timeout | undefined;
-      await Promise.race([all(), new Promise((r) => (timeout = setTimeout(r, graceMs)))]);
+      await Promise.race([all(), new Promise((r) => (timeout = setTimeout(r, deadline - Date.now())))]);
       clearTimeout(timeout);
     }
-    const left = [...this.running.values()];
-    if (left.length > 0) {
+    while (this.running.size > 0) {
+      const left = [...this.running.values()];
       this.deps.log.warn({ attempts: left.length }, 'shutdown grace elapsed: releasing attempts still in flight');
       for (const r of left) r.abort.abort();
       await all();

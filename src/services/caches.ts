@@ -4,6 +4,7 @@ import type { StoredEndpoint } from '../store/queries/endpoints.js';
 
 export class EndpointCache {
   private active: StoredEndpoint[] | null = null;
+  private byId: Map<string, StoredEndpoint> | null = null;
   private generation = 0;
   private sharedSeen: number | undefined;
 
@@ -12,6 +13,7 @@ export class EndpointCache {
 
   invalidate(): void {
     this.active = null;
+    this.byId = null;
     this.generation++;
   }
 
@@ -29,6 +31,14 @@ export class EndpointCache {
     const rows = await load();
     if (gen === this.generation) this.active = rows;
     return rows;
+  }
+
+  /** One active endpoint (enabled, not archived), or undefined. */
+  async getActive(id: string, load: () => Promise<StoredEndpoint[]>): Promise<StoredEndpoint | undefined> {
+    const rows = await this.get(load);
+    if (this.active !== rows) return rows.find((e) => e.id === id);
+    this.byId ??= new Map(rows.map((e) => [e.id, e]));
+    return this.byId.get(id);
   }
 }
 

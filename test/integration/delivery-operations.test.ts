@@ -344,3 +344,28 @@ describe('graceful shutdown', () => {
     }
   });
 });
+
+describe('per-endpoint limit with hand-over', () => {
+  const herald = useHerald({ HERALD_MAX_CONCURRENT_DELIVERIES: 10, HERALD_MAX_PER_ENDPOINT: 2 });
+
+  it('a finishing attempt hands its slot to the next row, never past either limit', async () => {
+    const h = herald();
+    const holdMs = 300;
+    const rx = await startReceiver({ status: 200, delayMs: holdMs });
+    try {
+      for (const name of ['a', 'b']) await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/${name}`, events: ['handover.job'] });
+      for (let i = 0; i < 8; i++) await postEvent(h, { type: 'handover.job', data: { i } }); // 8 deliveries per endpoint
+      await waitFor('all 16 deliveries', () => rx.received.length === 16, 15_000);
+      const overlap = (rows: typeof rx.received) => Math.max(...rows.map((r) => rows.filter((o) => o.at <= r.at && o.at > r.at - holdMs + 50).length));
+      for (const path of ['/a', '/b']) expect(overlap(rx.received.filter((r) => r.path === path))).toBe(2);
+      expect(overlap(rx.received)).toBe(4);
+      await waitFor('16 deliveries recorded succeeded, one attempt each', async () => {
+        const r = await h.request<{ data: Array<{ status: string; attempt_count: number }> }>('GET', '/v1/deliveries?status=succeeded&limit=100');
+        return r.body.data.filter((d) => d.attempt_count === 1).length === 16;
+      }, 5000);
+      expect((await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify')).body.ok).toBe(true);
+    } finally {
+      await rx.close();
+    }
+  });
+});
