@@ -69,20 +69,23 @@ export class AttemptRunner {
     this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, durationMs / 1000);
 
     const next = signal.aborted ? [] : takeNext();
-    const { outcome, leased: nextLeased } = await this.units.finishAndLease(
-      {
-        delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
-        n,
-        endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
-        event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
-        started_at: started.toISOString(),
-        finished_at: finished.toISOString(),
-        aborted: signal.aborted,
-        result,
-      },
-      next.map((r) => r.id),
-      this.ctx.config.HERALD_LEASE_MARGIN_MS,
-    );
+    const attempt: FinishedAttempt = {
+      delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
+      n,
+      endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
+      event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      aborted: signal.aborted,
+      result,
+    };
+    const margin = this.ctx.config.HERALD_LEASE_MARGIN_MS;
+    const { outcome, leased: nextLeased } = await this.units.finishAndLease(attempt, next.map((r) => r.id), margin).catch((err: unknown) => {
+      if (next.length === 0) throw err;
+      // The lease of the next rows must not take the attempt's record down with it: record it alone.
+      this.ctx.log.error({ err, delivery: d.id }, 'leasing the next deliveries failed; recording the attempt alone');
+      return this.units.finishAndLease(attempt, [], margin);
+    });
     if (!outcome.recorded) this.ctx.log.warn({ delivery: d.id, n }, 'attempt ended after its lease was taken back; its result is not recorded');
     else if (outcome.disabled) this.ctx.log.warn({ endpoint: d.endpoint_id, reason: outcome.disabled }, 'endpoint disabled automatically');
     return nextLeased.length > 0 ? this.withEvents(nextLeased) : nextLeased;

@@ -75,7 +75,7 @@ const groupOf = (d: DeliveryRow) => d.endpoint_id ?? `notify:${d.channel}`;
 export class Scheduler {
   private running = new Map<string, { leased: Leased; abort: AbortController; done: Promise<void> }>();
   private perGroup = new Map<string, number>();
-  /** Rows handed over to a finishing attempt, not started yet, by group. */
+  /** Rows being leased (by a tick or for a finishing attempt's slot), not started yet, by group. */
   private reserved = new Map<string, number>();
   private reservedTotal = 0;
   private ticking = false;
@@ -168,7 +168,14 @@ export class Scheduler {
         }
         return this.backlog.length > 0;
       }
-      const leased = await this.deps.lease(picked);
+      // Reserved while the lease is under way, so a hand-over meanwhile counts them against the limits.
+      this.reserve(picked);
+      let leased: Leased[];
+      try {
+        leased = await this.deps.lease(picked);
+      } finally {
+        this.unreserve(picked);
+      }
       for (const l of leased) this.launch(l);
     }
   }
@@ -269,11 +276,17 @@ export class Scheduler {
       return this.taken(g) - (g === from ? 1 : 0) < this.deps.maxPerEndpoint;
     });
     if (i < 0) return [];
-    const [row] = this.backlog.splice(i, 1);
-    const g = groupOf(row!);
-    this.reserved.set(g, (this.reserved.get(g) ?? 0) + 1);
-    this.reservedTotal++;
-    return [row!];
+    const taken = this.backlog.splice(i, 1);
+    this.reserve(taken);
+    return taken;
+  }
+
+  private reserve(rows: DeliveryRow[]): void {
+    for (const d of rows) {
+      const g = groupOf(d);
+      this.reserved.set(g, (this.reserved.get(g) ?? 0) + 1);
+      this.reservedTotal++;
+    }
   }
 
   private unreserve(rows: DeliveryRow[]): void {

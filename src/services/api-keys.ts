@@ -28,6 +28,9 @@ export function roleAllows(have: Role, need: Role): boolean {
 
 export const hashKey = (key: string) => sha256Hex(key);
 
+/** herald's keys are 46 characters; HERALD_ADMIN_KEY may be longer, but not by this much. */
+const MAX_CACHED_KEY_LENGTH = 256;
+
 export class ApiKeysService {
   /** Keyed by the presented key itself, so a hit costs no hashing; it never leaves this process's memory. */
   private readonly cache = new BoundedCache<Principal | null>();
@@ -54,8 +57,9 @@ export class ApiKeysService {
     const generation = this.generation;
     const row = await this.ctx.store.read.apiKeys.findActiveKeyByHash(h);
     const principal = row ? { id: row.id, name: row.name, role: row.role } : null;
-    // A key revoked while this lookup ran must not be cached as valid.
-    if (generation === this.generation) this.cache.set(key, principal);
+    // A key revoked while this lookup ran must not be cached as valid; nor is an oversized one (the
+    // cache would hold whatever a client sends).
+    if (generation === this.generation && key.length <= MAX_CACHED_KEY_LENGTH) this.cache.set(key, principal);
     return principal;
   }
 

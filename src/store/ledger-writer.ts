@@ -4,6 +4,7 @@
 // applied in the same transaction.
 import { CompiledQuery, type Insertable, sql } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.js';
+import { HeraldError } from '../domain/errors.js';
 import {
   GENESIS_HASH,
   entryHashFromCanonicalBody,
@@ -58,8 +59,9 @@ export interface LedgerWriterOptions {
   blockingLock?: boolean;
   /**
    * Every unit may run a second time (a function of its plain-data arguments and the transaction, with
-   * no other effects), so units need no savepoint each: when one fails after writing, the batch is
-   * rolled back and run again with savepoints. Saves two statements per unit on the hot path.
+   * no other effects), so units need no savepoint each: when one fails after writing (or with anything
+   * but a HeraldError), the batch is rolled back and run again with savepoints. Saves two statements
+   * per unit on the hot path.
    */
   rerunnableUnits?: boolean;
 }
@@ -180,8 +182,8 @@ export class LedgerWriter {
 
   /**
    * One transaction over the batch. `guarded`: each unit runs in a savepoint. Unguarded (units that can
-   * run again, see `rerunnableUnits`), a unit that fails before writing anything needs no savepoint;
-   * one that fails after writing rolls back the whole transaction and this returns null.
+   * run again, see `rerunnableUnits`), a unit that refuses (HeraldError) before writing anything needs
+   * no savepoint; any other failure rolls back the whole transaction and this returns null.
    */
   private async runBatch(conn: Db, batch: Queued[], guarded: boolean): Promise<Outcome[] | null> {
     const outcomes: Outcome[] = [];
@@ -219,8 +221,10 @@ export class LedgerWriter {
           outcomes.push({ ok: true, value, tx });
         } catch (error) {
           if (!guarded) {
-            if (wrote) {
-              await sql`ROLLBACK`.execute(conn);
+            // Only a unit's own refusal before it wrote is safe to pass over without a savepoint; any
+            // other error (SQLite may have ended the transaction itself) reruns the batch guarded.
+            if (wrote || !(error instanceof HeraldError)) {
+              await sql`ROLLBACK`.execute(conn).catch(() => {});
               return null;
             }
           } else {

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HeraldError } from '../../src/domain/errors.js';
 import { migrateToLatest, openDatabase } from '../../src/store/database.js';
 import { LedgerWriter } from '../../src/store/ledger-writer.js';
 import { verifyLedger } from '../../src/store/verify.js';
@@ -61,7 +62,7 @@ describe.each([
     await db.destroy();
   });
 
-  it('needs no second run when a unit fails before writing anything', async () => {
+  it('needs no second run when a unit refuses (HeraldError) before writing anything', async () => {
     const db = await open();
     const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
     let aRuns = 0;
@@ -70,11 +71,29 @@ describe.each([
         aRuns++;
         return revoke('key_a')(tx);
       }),
-      writer.write(() => Promise.reject(new Error('refused'))),
+      writer.write(() => Promise.reject(new HeraldError('validation', 'refused'))),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     expect(aRuns).toBe(1);
     expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 1 });
+    await db.destroy();
+  });
+
+  it('treats any other error as one that may have ended the transaction (runs the batch again, guarded)', async () => {
+    const db = await open();
+    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
+    let aRuns = 0;
+    const results = await Promise.allSettled([
+      writer.write(async (tx) => {
+        aRuns++;
+        return revoke('key_a')(tx);
+      }),
+      writer.write(() => Promise.reject(new Error('disk I/O error'))),
+      writer.write(revoke('key_c')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(aRuns).toBe(rerunnableUnits ? 2 : 1);
+    expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 2 });
     await db.destroy();
   });
 });
