@@ -23,6 +23,18 @@ async function open() {
   return db;
 }
 
+/** A writer and a first unit (revoking key_a) that counts its runs. */
+async function withCountedFirstUnit(rerunnableUnits: boolean) {
+  const db = await open();
+  const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
+  let runs = 0;
+  const first = (tx: WriteTx) => {
+    runs++;
+    return revoke('key_a')(tx);
+  };
+  return { db, writer, first, firstRuns: () => runs };
+}
+
 const revoke = (id: string) => (tx: WriteTx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: 'test', body: { id } });
 
 describe.each([
@@ -63,36 +75,26 @@ describe.each([
   });
 
   it('needs no second run when a unit refuses (HeraldError) before writing anything', async () => {
-    const db = await open();
-    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
-    let aRuns = 0;
+    const { db, writer, first, firstRuns } = await withCountedFirstUnit(rerunnableUnits);
     const results = await Promise.allSettled([
-      writer.write(async (tx) => {
-        aRuns++;
-        return revoke('key_a')(tx);
-      }),
+      writer.write(first),
       writer.write(() => Promise.reject(new HeraldError('validation', 'refused'))),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
-    expect(aRuns).toBe(1);
+    expect(firstRuns()).toBe(1);
     expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 1 });
     await db.destroy();
   });
 
   it('treats any other error as one that may have ended the transaction (runs the batch again, guarded)', async () => {
-    const db = await open();
-    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
-    let aRuns = 0;
+    const { db, writer, first, firstRuns } = await withCountedFirstUnit(rerunnableUnits);
     const results = await Promise.allSettled([
-      writer.write(async (tx) => {
-        aRuns++;
-        return revoke('key_a')(tx);
-      }),
+      writer.write(first),
       writer.write(() => Promise.reject(new Error('disk I/O error'))),
       writer.write(revoke('key_c')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect(aRuns).toBe(rerunnableUnits ? 2 : 1);
+    expect(firstRuns()).toBe(rerunnableUnits ? 2 : 1);
     expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 2 });
     await db.destroy();
   });
