@@ -299,12 +299,12 @@ export class Scheduler {
     }
   }
 
-  /** Attempts in flight for the group, counting rows handed over but not started yet. */
+  /** Attempts in flight for the group, counting rows being leased (by a tick or a hand-over) but not started yet. */
   private taken(g: string): number {
     return (this.perGroup.get(g) ?? 0) + (this.reserved.get(g) ?? 0);
   }
 
-  /** Endpoints with as many attempts in flight (or handed over) as the per-endpoint limit allows. */
+  /** Endpoints with as many attempts in flight (or being leased) as the per-endpoint limit allows. */
   private saturatedGroups(): string[] {
     return [...new Set([...this.perGroup.keys(), ...this.reserved.keys()])].filter((g) => this.taken(g) >= this.deps.maxPerEndpoint);
   }
