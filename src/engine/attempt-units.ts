@@ -79,7 +79,7 @@ export async function finishAndLeaseUnit(
   return { outcome, leased };
 }
 
-export async function finishUnit(tx: WriteTx, ctx: RecordingContext, a: FinishedAttempt): Promise<FinishOutcome> {
+async function finishUnit(tx: WriteTx, ctx: RecordingContext, a: FinishedAttempt): Promise<FinishOutcome> {
   const { delivery: d, n, endpoint, result } = a;
   const current = await tx.getDelivery(d.id);
   // The lease was taken back meanwhile (reaped after expiring): its result is not recorded.

@@ -198,6 +198,22 @@ describe('Idempotency-Key', () => {
     expect(later.body).toEqual(originals[0]!.body);
   });
 
+  it('a key already recorded replays even while retries of it are in flight together (no 409)', async () => {
+    const h = herald();
+    const key = uniqueKey('recorded-race');
+    const body = { type: 'idem.recorded-race', data: { n: 1 } };
+    const first = await postEvent(h, body, { idempotencyKey: key });
+    expect(first.status).toBe(202);
+    await Promise.all(Array.from({ length: 8 }, () => h.request('GET', '/healthz', { key: null })));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => postEvent(h, body, { idempotencyKey: key })));
+    for (const r of answers) {
+      expect(r.status).toBe(202);
+      expect(r.headers.get('idempotent-replayed')).toBe('true');
+      expect(r.body).toEqual(first.body);
+    }
+    expect(await countEvents('idem.recorded-race')).toBe(1);
+  });
+
   it('keys are scoped per API key: two ingest keys with the same idempotency key make two events', async () => {
     const h = herald();
     const [a, b] = [await h.createKey('ingest', 'scope-a'), await h.createKey('ingest', 'scope-b')];
