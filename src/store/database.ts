@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { type CompiledQuery, Kysely, Migrator, type QueryResult, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -43,6 +43,34 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/** The statement cache of each database opened here, by its kysely instance. */
+const statementsOf = new WeakMap<Db, (sql: string) => SqliteStatement>();
+/** Connections a transaction holds (see holdsConnection), with their database's statement cache. */
+const heldConnections = new WeakMap<Db, (sql: string) => SqliteStatement>();
+
+/**
+ * Declares that `conn` is the connection `db` handed to a transaction (`db.connection().execute`), which
+ * holds kysely's connection lock until it ends: statements on `conn` may then skip kysely's promise
+ * machinery (see `runStatement`). Never for `db` itself, whose queries must queue behind a transaction.
+ */
+export function holdsConnection(conn: Db, db: Db): void {
+  const prepare = statementsOf.get(db);
+  if (prepare) heldConnections.set(conn, prepare);
+}
+
+/**
+ * Runs one compiled statement: on a held connection straight through better-sqlite3 (the same result
+ * kysely's SQLite driver gives), elsewhere through kysely.
+ */
+export function runStatement<R>(db: Db, query: CompiledQuery): Promise<QueryResult<R>> | QueryResult<R> {
+  const prepare = heldConnections.get(db);
+  if (!prepare) return db.executeQuery<R>(query);
+  const stmt = prepare(query.sql);
+  if (stmt.reader) return { rows: stmt.all(query.parameters) as R[] };
+  const { changes, lastInsertRowid } = stmt.run(query.parameters);
+  return { numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid), rows: [] };
+}
+
 export function openDatabase(opts: OpenOptions): OpenedDatabase {
   const memory = opts.path === ':memory:';
   if (!memory) mkdirSync(dirname(opts.path), { recursive: true });
@@ -53,7 +81,9 @@ export function openDatabase(opts: OpenOptions): OpenedDatabase {
   raw.pragma('foreign_keys = OFF');
   raw.pragma('temp_store = MEMORY');
   raw.pragma('cache_size = -65536');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const statements = withStatementCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  statementsOf.set(db, statements.prepare);
   return { db, raw };
 }
 

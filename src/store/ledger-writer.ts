@@ -2,7 +2,7 @@
 // are waiting in one BEGIN IMMEDIATE … COMMIT, so many requests share one fsync. Each unit runs in its
 // own savepoint (a failing unit rolls back alone) and appends ledger entries whose projections are
 // applied in the same transaction.
-import { CompiledQuery, type Insertable, sql } from 'kysely';
+import { CompiledQuery, type Insertable } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.js';
 import { HeraldError } from '../domain/errors.js';
 import {
@@ -12,7 +12,7 @@ import {
   type EntryKind,
   type LedgerEntry,
 } from '../domain/ledger-entry.js';
-import type { Db } from './database.js';
+import { type Db, holdsConnection, runStatement } from './database.js';
 import { precompiled } from './precompiled.js';
 import { applyEntry } from './projections/index.js';
 import type { LedgerTable } from './schema.js';
@@ -37,9 +37,16 @@ export interface CommitInfo {
 const insertEntry = precompiled<Insertable<LedgerTable>>(['seq', 'at', 'kind', 'stream', 'actor', 'body', 'prev_hash', 'hash'], (db, v) =>
   db.insertInto('ledger').values(v),
 );
+const selectHead = precompiled<Record<string, never>>([], (db) => db.selectFrom('ledger').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1));
+const BEGIN = CompiledQuery.raw('BEGIN IMMEDIATE');
+const COMMIT = CompiledQuery.raw('COMMIT');
+const ROLLBACK = CompiledQuery.raw('ROLLBACK');
 const SAVEPOINT = CompiledQuery.raw('SAVEPOINT unit');
 const RELEASE = CompiledQuery.raw('RELEASE unit');
 const ROLLBACK_TO = CompiledQuery.raw('ROLLBACK TO unit');
+
+/** Runs a statement of the writer's own (a rejection, never a throw, when it fails). */
+const exec = async (conn: Db, query: CompiledQuery) => runStatement(conn, query);
 
 const UNKNOWN_HEAD = -2;
 
@@ -159,6 +166,7 @@ export class LedgerWriter {
     }
     try {
       await this.db.connection().execute(async (conn) => {
+        holdsConnection(conn, this.db);
         outcomes = await this.runBatch(conn, batch, !this.opts.rerunnableUnits);
         if (outcomes === null) {
           // A unit failed after it had written: the whole batch was rolled back. Again, each unit in a
@@ -187,9 +195,9 @@ export class LedgerWriter {
    */
   private async runBatch(conn: Db, batch: Queued[], guarded: boolean): Promise<Outcome[] | null> {
     const outcomes: Outcome[] = [];
-    await sql`BEGIN IMMEDIATE`.execute(conn);
+    await exec(conn, BEGIN);
     try {
-      const head = await conn.selectFrom('ledger').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const [head] = (await selectHead<Pick<LedgerTable, 'seq' | 'hash'>>(conn, {})).rows;
       let seq = head?.seq ?? 0;
       let hash = head?.hash ?? GENESIS_HASH;
       this.noticeForeignWrites(seq);
@@ -214,22 +222,22 @@ export class LedgerWriter {
         const tx = new WriteTx(conn, this.clock, append);
         const before = { seq, hash };
         wrote = false;
-        if (guarded) await conn.executeQuery(SAVEPOINT);
+        if (guarded) await exec(conn, SAVEPOINT);
         try {
           const value = await q.unit(tx);
-          if (guarded) await conn.executeQuery(RELEASE);
+          if (guarded) await exec(conn, RELEASE);
           outcomes.push({ ok: true, value, tx });
         } catch (error) {
           if (!guarded) {
             // Only a unit's own refusal before it wrote is safe to pass over without a savepoint; any
             // other error (SQLite may have ended the transaction itself) reruns the batch guarded.
             if (wrote || !(error instanceof HeraldError)) {
-              await sql`ROLLBACK`.execute(conn).catch(() => {});
+              await exec(conn, ROLLBACK).catch(() => {});
               return null;
             }
           } else {
-            await conn.executeQuery(ROLLBACK_TO);
-            await conn.executeQuery(RELEASE);
+            await exec(conn, ROLLBACK_TO);
+            await exec(conn, RELEASE);
             seq = before.seq;
             hash = before.hash;
             // Caches may hold what the unit wrote before it failed (an endpoint list read after its change).
@@ -238,12 +246,12 @@ export class LedgerWriter {
           outcomes.push({ ok: false, error });
         }
       }
-      await sql`COMMIT`.execute(conn);
+      await exec(conn, COMMIT);
       this.knownHeadSeq = seq;
       if (this.opts.lock) this.opts.lock.lastHead = seq;
       return outcomes;
     } catch (err) {
-      await sql`ROLLBACK`.execute(conn).catch(() => {});
+      await exec(conn, ROLLBACK).catch(() => {});
       throw err;
     }
   }

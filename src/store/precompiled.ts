@@ -1,7 +1,7 @@
 // Hot-path statements built and compiled by kysely once, then run with fresh values. On the path every
 // ingested event takes, building and compiling a query cost more than SQLite took to run it.
 import { type Compilable, CompiledQuery, type QueryResult } from 'kysely';
-import type { Db } from './database.js';
+import { type Db, runStatement } from './database.js';
 
 const SENTINEL = '\u0000precompiled:';
 
@@ -29,6 +29,6 @@ export function precompiled<V extends Record<string, unknown>>(names: ReadonlyAr
       shape = { sql: query.sql, slots };
     }
     const parameters = shape.slots.map((s) => ('name' in s ? (values[s.name] ?? null) : s.constant));
-    return db.executeQuery<R>(CompiledQuery.raw(shape.sql, parameters));
+    return runStatement<R>(db, CompiledQuery.raw(shape.sql, parameters));
   };
 }

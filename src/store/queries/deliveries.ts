@@ -5,6 +5,7 @@ import type { Outcome } from '../../domain/retry-policy.js';
 import { type SqlBool, sql } from 'kysely';
 import type { Db } from '../database.js';
 import type { AttemptsTable, DeliveriesTable } from '../schema.js';
+import { precompiled } from '../precompiled.js';
 import { type Page, decodeCursor, toPage } from './cursor.js';
 
 /**
@@ -124,8 +125,11 @@ export async function listDeliveries(db: Db, f: DeliveryFilters): Promise<Page<D
   return toPage(rows, f.limit, (r) => [r.seq, r.idx], toDelivery);
 }
 
+// Read twice for every attempt (its lease and its record): compiled once (see precompiled.ts).
+const selectDelivery = precompiled<{ id: string }>(['id'], (db, v) => db.selectFrom('deliveries').selectAll().where('id', '=', v.id));
+
 export async function getDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
-  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  const [row] = (await selectDelivery<DeliveriesTable>(db, { id })).rows;
   return row && toDelivery(row);
 }
 
