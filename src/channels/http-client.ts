@@ -90,7 +90,14 @@ export class HttpClient {
     }
 
     const tag = {};
-    const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+    // One controller and one timer per request: AbortSignal.any over AbortSignal.timeout took about 3%
+    // of the main thread under delivery load (weak references and more garbage per request).
+    const abort = new AbortController();
+    const onAbort = () => abort.abort(req.signal.reason);
+    if (req.signal.aborted) onAbort();
+    else req.signal.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${req.timeoutMs} ms`, 'TimeoutError')), req.timeoutMs).unref();
+    const signal = abort.signal;
     try {
       let pending;
       currentTag = tag;
@@ -124,6 +131,9 @@ export class HttpClient {
       };
     } catch (err) {
       return { ...failure('network_error', ''), ...describe(err), request_headers: sent, remote_address: remoteOf.get(tag) ?? null };
+    } finally {
+      clearTimeout(timer);
+      req.signal.removeEventListener('abort', onAbort);
     }
   }
 
