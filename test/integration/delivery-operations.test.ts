@@ -242,6 +242,14 @@ describe('circuit breaker (time)', () => {
   });
 });
 
+/**
+ * The most requests open at once, for a receiver that holds each one `holdMs` after its arrival (less a
+ * margin for clock rounding).
+ */
+function mostOpenAtOnce(rows: ReadonlyArray<{ at: number }>, holdMs: number): number {
+  return Math.max(...rows.map((r) => rows.filter((o) => o.at <= r.at && o.at > r.at - holdMs + 50).length));
+}
+
 describe('global limit', () => {
   const herald = useHerald({ HERALD_MAX_CONCURRENT_DELIVERIES: 2, HERALD_MAX_PER_ENDPOINT: 2 });
 
@@ -253,9 +261,7 @@ describe('global limit', () => {
       for (let i = 0; i < 4; i++) await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/ep${i}`, events: ['wide.*'] });
       for (let i = 0; i < 2; i++) await postEvent(h, { type: 'wide.job', data: { i } }); // 8 deliveries over 4 endpoints
       await waitFor('all 8 deliveries', () => rx.received.length === 8, 10_000);
-      // each request is open from its arrival until holdMs later (less a margin for clock rounding)
-      const overlap = rx.received.map((r) => rx.received.filter((o) => o.at <= r.at && o.at > r.at - holdMs + 50).length);
-      expect(Math.max(...overlap)).toBe(2);
+      expect(mostOpenAtOnce(rx.received, holdMs)).toBe(2);
     } finally {
       await rx.close();
     }
@@ -356,9 +362,8 @@ describe('per-endpoint limit with hand-over', () => {
       for (const name of ['a', 'b']) await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/${name}`, events: ['handover.job'] });
       for (let i = 0; i < 8; i++) await postEvent(h, { type: 'handover.job', data: { i } }); // 8 deliveries per endpoint
       await waitFor('all 16 deliveries', () => rx.received.length === 16, 15_000);
-      const overlap = (rows: typeof rx.received) => Math.max(...rows.map((r) => rows.filter((o) => o.at <= r.at && o.at > r.at - holdMs + 50).length));
-      for (const path of ['/a', '/b']) expect(overlap(rx.received.filter((r) => r.path === path))).toBe(2);
-      expect(overlap(rx.received)).toBe(4);
+      for (const path of ['/a', '/b']) expect(mostOpenAtOnce(rx.received.filter((r) => r.path === path), holdMs)).toBe(2);
+      expect(mostOpenAtOnce(rx.received, holdMs)).toBe(4);
       await waitFor('16 deliveries recorded succeeded, one attempt each', async () => {
         const r = await h.request<{ data: Array<{ status: string; attempt_count: number }> }>('GET', '/v1/deliveries?status=succeeded&limit=100');
         return r.body.data.filter((d) => d.attempt_count === 1).length === 16;

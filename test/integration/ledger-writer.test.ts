@@ -37,6 +37,20 @@ async function withCountedFirstUnit(rerunnableUnits: boolean) {
 
 const revoke = (id: string) => (tx: WriteTx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: 'test', body: { id } });
 
+/** An event.received entry for event `id` (its projection inserts the events row: a second one is refused). */
+const receive = (id: string) => (tx: WriteTx) =>
+  tx.append({
+    kind: 'event.received',
+    stream: id,
+    actor: 'test',
+    body: {
+      event: { id, type: 'job.done', source: null, subject: null, user: null, occurred_at: null, received_at: tx.now().toISOString(), data: {}, notify: null },
+      api_key_id: null,
+      idempotency: null,
+      deliveries: [],
+    },
+  });
+
 describe.each([
   ['a savepoint per unit', false],
   ['units run again after a failure', true],
@@ -83,6 +97,20 @@ describe.each([
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
     expect(firstRuns()).toBe(1);
     expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 1 });
+    await db.destroy();
+  });
+
+  it('fails only the unit whose statement SQLite refuses (statements run straight on the held connection)', async () => {
+    const db = await open();
+    const writer = new LedgerWriter(db, { clock: () => new Date(), rerunnableUnits });
+    const results = await Promise.allSettled([writer.write(receive('evt_1')), writer.write(receive('evt_1')), writer.write(receive('evt_2'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toMatch(/UNIQUE constraint failed: events\.id/);
+    expect((await db.selectFrom('events').select('id').orderBy('seq').execute()).map((e) => e.id)).toEqual(['evt_1', 'evt_2']);
+    expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 2 });
+    // The writer goes on: a later batch commits on the same connection.
+    await writer.write(receive('evt_3'));
+    expect(await verifyLedger(db)).toMatchObject({ ok: true, entries: 3 });
     await db.destroy();
   });
 
