@@ -1,5 +1,6 @@
 // Hot-path statements built and compiled by kysely once, then run with fresh values. On the path every
-// ingested event takes, building and compiling a query cost more than SQLite took to run it.
+// ingested event takes, building and compiling a query cost more than SQLite took to run it. Inside a
+// write transaction they run straight on the connection it holds (runStatement in database.ts).
 import { type Compilable, CompiledQuery, type QueryResult } from 'kysely';
 import { type Db, runStatement } from './database.js';
 
