@@ -1,5 +1,7 @@
 // Operator actions and protections of the delivery engine: redelivery and recovery (who, why, which
-// trigger), the SSRF guard, the per-endpoint limit, the circuit breaker and graceful shutdown.
+// trigger), the SSRF guard, the per-endpoint limit and its hand-over (also when the hand-over's lease
+// fails), the circuit breaker and graceful shutdown.
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEndpoint, getDelivery, ledgerEntries, postEvent, waitForDelivery } from '../support/deliveries.js';
 import { finish, startTestHerald, trackFailures, useHerald } from '../support/herald.js';
@@ -370,6 +372,44 @@ describe('per-endpoint limit with hand-over', () => {
       }, 5000);
       expect((await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify')).body.ok).toBe(true);
     } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe.each([true, false])('hand-over whose lease fails (writer thread: %s)', (thread) => {
+  const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 1, HERALD_WRITER_THREAD: thread });
+
+  it('records the finished attempt on its own; the next row is leased later, and nothing is sent twice', async () => {
+    const h = herald();
+    const rx = await startReceiver({ status: 200, delayMs: 300 });
+    // SQLite refuses the attempt row of the second event's delivery: its lease fails, inside the unit
+    // that records the first attempt (the hand-over) and in every later lease, until the trigger goes.
+    const db = new Database(h.dbPath);
+    try {
+      db.exec(`CREATE TRIGGER refuse_second_lease BEFORE INSERT ON attempts
+               WHEN (SELECT e.type FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = NEW.delivery_id) = 'handover.second'
+               BEGIN SELECT RAISE(ABORT, 'injected: this lease fails'); END`);
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/one`, events: ['handover.*'] });
+      // One commit, so the scheduler sees both rows: it starts the first and keeps the second for the hand-over.
+      const batch = await h.request<{ results: Array<{ status: number; event: { deliveries: Array<{ id: string }> } }> }>('POST', '/v1/events/batch', {
+        body: { events: [{ idempotency_key: 'first', type: 'handover.first' }, { idempotency_key: 'second', type: 'handover.second' }] },
+      });
+      expect(batch.body.results.map((r) => r.status)).toEqual([202, 202]);
+      const [first, second] = batch.body.results.map((r) => r.event.deliveries[0]!.id);
+
+      const done = await waitForDelivery(h, first!, (d) => d.status === 'succeeded', 5000);
+      expect(done.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
+      await new Promise((r) => setTimeout(r, 500)); // a lease retried meanwhile fails again
+      expect((await getDelivery(h, second!)).attempts).toHaveLength(0);
+
+      db.exec('DROP TRIGGER refuse_second_lease');
+      const later = await waitForDelivery(h, second!, (d) => d.status === 'succeeded', 5000);
+      expect(later.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
+      expect(rx.received.map((r) => r.headers['webhook-id'])).toEqual([first, second]);
+      expect((await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify')).body.ok).toBe(true);
+    } finally {
+      db.close();
       await rx.close();
     }
   });
