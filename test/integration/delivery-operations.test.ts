@@ -400,7 +400,7 @@ describe.each([true, false])('hand-over whose lease fails (writer thread: %s)', 
 
       const done = await waitForDelivery(h, first!, (d) => d.status === 'succeeded', 5000);
       expect(done.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
-      await new Promise((r) => setTimeout(r, 500)); // a lease retried meanwhile fails again
+      await new Promise((r) => setTimeout(r, 500)); // while the fault lasts, the second is not leased (by the scheduler either)
       expect((await getDelivery(h, second!)).attempts).toHaveLength(0);
 
       db.exec('DROP TRIGGER refuse_second_lease');
