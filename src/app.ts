@@ -6,24 +6,26 @@ import type { Config } from './config.js';
 import { loadEncryptionKey } from './encryption-key.js';
 import { createHttpApp } from './http/app.js';
 import { type Logger, createLogger } from './logger.js';
-import { createMetrics } from './metrics.js';
+import { type Metrics, createMetrics } from './metrics.js';
 import { ApiKeysService } from './services/api-keys.js';
 import { EndpointCache } from './services/caches.js';
 import type { ServiceContext } from './services/context.js';
 import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
-import { EventsService, type IngestRunner } from './services/events.js';
+import { EventsService } from './services/events.js';
 import { emitHeraldEvent } from './services/record-event.js';
-import { Store } from './store/store.js';
-import type { ThreadedWriter } from './store/threaded-writer.js';
-import { type ThreadUnits, threadUnits } from './thread-units.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
 import { HttpClient } from './channels/http-client.js';
 import { createSenders } from './channels/senders.js';
 import { validateTemplates } from './channels/templates.js';
 import { AttemptRunner } from './engine/attempt.js';
+import { batched } from './engine/batcher.js';
 import { Digests } from './engine/digests.js';
+import { leaseDue } from './engine/lease.js';
 import { Maintenance } from './engine/maintenance.js';
+import { type FinishedAttempt, recordAttempts } from './engine/record.js';
 import { Scheduler } from './engine/scheduler.js';
 import type { LedgerEntry } from './domain/ledger-entry.js';
 
@@ -49,83 +51,53 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const { key: secretKey, created } = loadEncryptionKey(config);
   if (created) log.warn({ file: created }, 'created a new encryption key for secrets; back it up together with the database');
 
-  let storeRef: Store | undefined;
-  // Also dropped when the writer thread changes endpoints (a 410 Gone), before this thread writes again.
-  const endpointCache = new EndpointCache(() => storeRef?.endpointsGeneration ?? 0);
+  const endpointCache = new EndpointCache();
   let apiKeys: ApiKeysService | undefined;
-  const dropCaches = () => {
-    endpointCache.invalidate();
-    apiKeys?.invalidate();
-  };
-  let metrics: ReturnType<typeof createMetrics> | undefined;
+  let metrics: Metrics | undefined;
   let scheduler: Scheduler | undefined;
   let digests: Digests | undefined;
-  /** Entries that make a delivery due now: the scheduler is woken at once instead of polling. */
-  const wakesScheduler = (e: LedgerEntry) =>
-    (e.kind === 'event.received' && e.body.deliveries.length > 0) ||
-    e.kind === 'deliveries.requeued' ||
-    e.kind === 'digest.created' ||
-    e.kind === 'attempt.interrupted' ||
-    e.kind === 'endpoint.enabled';
-  /** Which endpoints (or notify:<channel>) these entries gave due work; undefined when not only new events. */
-  const newWorkGroups = (entries: LedgerEntry[]): string[] | undefined => {
-    const groups: string[] = [];
-    for (const e of entries) {
-      if (!wakesScheduler(e)) continue;
-      if (e.kind !== 'event.received') return undefined;
-      for (const d of e.body.deliveries) if (d.next_attempt_at !== null) groups.push(d.endpoint_id ?? `notify:${d.channel}`);
-    }
-    return groups;
+  // The one place caches are dropped: when a commit changed what they hold, or a transaction rolled back.
+  const dropCaches = (entries?: readonly LedgerEntry[]) => {
+    if (!entries || entries.some((e) => e.kind.startsWith('endpoint.'))) endpointCache.invalidate();
+    if (!entries || entries.some((e) => e.kind.startsWith('api_key.'))) apiKeys?.invalidate();
   };
-  const store = await Store.open({
-    path: config.HERALD_DB,
-    synchronous: config.HERALD_SYNCHRONOUS,
+  const store = await openStore(config, {
     clock,
-    // The writer thread keeps real time, so a test's clock keeps everything on one thread.
-    ...(config.HERALD_WRITER_THREAD && !opts.clock ? { writerThread: { unitsModule: new URL('./thread-units.js', import.meta.url) } } : {}),
-    onAppend: (entry) => {
-      if (entry.kind.startsWith('endpoint.')) endpointCache.invalidate();
-      else if (entry.kind.startsWith('api_key.')) apiKeys?.invalidate();
-    },
-    onForeignWrite: dropCaches,
-    onCommit: ({ entries, units }) => {
+    onCommit: (entries, units) => {
+      dropCaches(entries);
       metrics?.commitUnits.observe(units);
       for (const e of entries) metrics?.ledgerEntries.inc({ kind: e.kind });
-      if (entries.some(wakesScheduler)) scheduler?.wake(newWorkGroups(entries));
+      scheduler?.noteCommitted(entries);
       if (entries.some((e) => e.kind.startsWith('endpoint.'))) void digests?.sync().catch((err: unknown) => log.error({ err }, 'digest sync failed'));
     },
+    onRollback: () => dropCaches(),
+    // Units after an endpoint change would match events against the endpoint list its commit drops.
+    endsTransaction: (e) => e.kind.startsWith('endpoint.'),
   });
-  storeRef = store;
-  metrics = createMetrics(() => store.read.deliveries.queueStats(clock().toISOString()));
+  metrics = createMetrics(() => store.read.deliveries.queueStats(clock()));
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);
-  // The hot units (ingest, attempts) run on the writer thread when there is one, else inline.
-  const inline = threadUnits(ctx);
-  const thread = () => store.threaded as ThreadedWriter<ThreadUnits> | undefined;
-  const recordIngest: IngestRunner = (principal, items) => thread()?.run('ingest', principal, items) ?? store.write((tx) => inline.ingest(tx, principal, items));
-  const events = new EventsService(ctx, recordIngest);
+  const events = new EventsService(ctx);
   const endpoints = new EndpointsService(ctx, validateTemplates);
   const deliveries = new DeliveriesService(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const senders = createSenders(config, http, `herald/${VERSION}`);
-  const attempts = new AttemptRunner(ctx, endpoints, senders, {
-    lease: (ids, margin) => thread()?.run('lease', ids, margin) ?? store.write((tx) => inline.lease(tx, ids, margin)),
-    finishAndLease: (attempt, nextIds, margin) =>
-      thread()?.run('finishAndLease', attempt, nextIds, margin) ?? store.write((tx) => inline.finishAndLease(tx, attempt, nextIds, margin)),
-  });
-  scheduler = new Scheduler({
-    due: (now, limit, skip) => store.read.deliveries.dueDeliveries(now, limit, skip),
-    nextDueAt: () => store.read.deliveries.nextDueAt(),
-    lease: (rows) => attempts.lease(rows),
-    run: (leased, signal, takeNext) => attempts.run(leased, signal, takeNext),
+  const record = batched((attempts: FinishedAttempt[]) => store.transact((tx) => recordAttempts(tx, ctx, attempts)));
+  const attempts = new AttemptRunner(ctx, endpoints, senders, record);
+  const runningScheduler = new Scheduler({
+    due: store.read.deliveries,
+    activeEndpoint: (id) => endpointCache.getActive(id, () => store.read.endpoints.activeEndpoints()),
+    lease: async (requests) => attempts.withEvents(await store.transact((tx) => leaseDue(tx, ctx, requests, config.HERALD_LEASE_MARGIN_MS))),
+    run: (leased, signal, sent) => attempts.run(leased, signal, sent),
     clock,
     log,
     maxConcurrent: config.HERALD_MAX_CONCURRENT_DELIVERIES,
     maxPerEndpoint: config.HERALD_MAX_PER_ENDPOINT,
   });
-  const maintenance = new Maintenance(ctx);
+  scheduler = runningScheduler;
+  const maintenance = new Maintenance(ctx, (id) => runningScheduler.holds(id));
   digests = new Digests(ctx);
   const digestJobs = digests;
   maintenance.onTick(() => digestJobs.sync());
@@ -134,7 +106,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   if (bootstrapKey) {
     announce(`herald: created an admin API key (it is shown only this once): ${bootstrapKey}`);
   }
-  await store.write((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
+  await store.transact((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
 
   maintenance.start();
   scheduler.start();
@@ -159,7 +131,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       });
       maintenance.stop();
       digests?.stop();
-      await scheduler!.stop(config.HERALD_SHUTDOWN_GRACE_MS);
+      await runningScheduler.stop(config.HERALD_SHUTDOWN_GRACE_MS);
       await deliveries.drain();
       await Promise.all(Object.values(senders).map((s) => s.close?.()));
       await http.close();

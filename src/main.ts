@@ -9,7 +9,7 @@ import { createMetrics } from './metrics.js';
 import { ApiKeysService } from './services/api-keys.js';
 import { EndpointCache } from './services/caches.js';
 import { SYSTEM } from './services/context.js';
-import { Store } from './store/store.js';
+import { openStore } from './store/open.js';
 
 const USAGE = `usage: herald <command>
   serve                              run the API and the delivery engine
@@ -51,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       return new Promise<number>(() => {}); // runs until a signal
     }
     case 'migrate': {
-      const store = await Store.open({ path: config.HERALD_DB });
+      const store = await openStore(config);
       await store.close();
       console.log(`herald: ${config.HERALD_DB} is up to date`);
       return 0;
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         console.error(`herald: keys create needs --role (${ROLES.join('|')}) and --name`);
         return 2;
       }
-      const store = await Store.open({ path: config.HERALD_DB });
+      const store = await openStore(config);
       try {
         const log = createLogger('silent');
         const ctx = {
@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
     case 'ledger': {
-      const store = await Store.open({ path: config.HERALD_DB });
+      const store = await openStore(config);
       try {
         if (sub === 'verify') {
           const r = await store.verify();

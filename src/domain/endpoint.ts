@@ -56,6 +56,11 @@ export const retryPolicySchema = z
   ])
   .meta({ id: 'RetryPolicy', description: 'Either explicit delays after each failed attempt, or exponential backoff with jitter.' });
 
+export const rateLimitSchema = z
+  .object({ per_second: z.number().positive().max(10_000) })
+  .strict()
+  .meta({ id: 'RateLimit', description: 'At most this many attempts per second to the endpoint (Slack and Discord answer 429 to bursts).' });
+
 export const digestSchema = z
   .object({ cron: z.string().min(1).max(128) })
   .strict()
@@ -69,6 +74,7 @@ const common = {
   subject: z.string().min(1).max(256).nullish(),
   timeout_ms: z.number().int().min(100).max(120_000).nullish(),
   retry: retryPolicySchema.nullish(),
+  rate_limit: rateLimitSchema.nullish(),
   description: z.string().max(1000).nullish(),
   enabled: z.boolean().optional(),
 };
@@ -151,6 +157,8 @@ export interface EndpointRecord {
   retry: RetryPolicy | null;
   template: Template | null;
   digest: { cron: string } | null;
+  /** Absent in records written before rate limits existed. */
+  rate_limit?: { per_second: number } | null;
   description: string | null;
   enabled: boolean;
 }

@@ -41,6 +41,25 @@ export interface AttemptReport {
   next_attempt_at: string | null;
 }
 
+/** A finished attempt as recorded: what happened, and who asked for it. */
+export interface AttemptRecord extends AttemptReport {
+  trigger: Trigger;
+  /** Who asked for this attempt: herald itself, or the API key that redelivered or recovered. */
+  actor: string;
+}
+
+/** One delivery taken for an attempt: its attempt number and when the lease runs out. */
+export interface Lease {
+  delivery_id: string;
+  n: number;
+  lease_until: string;
+}
+
+/**
+ * The entry kinds. The current engine writes `attempts.leased` (many leases in one entry) and
+ * `attempt.recorded` (one per finished attempt); `attempt.started`, `attempt.finished` and
+ * `attempt.interrupted` are what earlier releases wrote for the same, kept so their ledgers replay.
+ */
 export interface EntryBodies {
   'api_key.created': { id: string; name: string; role: Role; key_hash: string; key_prefix: string };
   'api_key.revoked': { id: string };
@@ -56,6 +75,8 @@ export interface EntryBodies {
     idempotency: { key: string; fingerprint: string } | null;
     deliveries: DeliveryPlan[];
   };
+  'attempts.leased': { leases: Lease[] };
+  'attempt.recorded': AttemptRecord;
   'attempt.started': { delivery_id: string; n: number; trigger: Trigger; lease_until: string };
   'attempt.finished': AttemptReport;
   'attempt.interrupted': {

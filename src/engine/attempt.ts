@@ -1,22 +1,15 @@
-// One attempt from lease to record: lease due deliveries (attempt.started), send through the channel,
-// then record the outcome (attempt.finished) and what follows from it: the next retry, a dead
-// delivery's `delivery.exhausted` event, an endpoint disabled by a 410 Gone.
+// One attempt of a leased delivery: send it through its channel, then record the outcome (record.ts).
+// The slot is given back as soon as the send is over, so the next lease and this record can share a
+// commit.
 import type { ChannelSender, SendRequest, SendResult } from '../channels/channel.js';
 import { failure } from '../channels/channel.js';
 import { type Channel, DEFAULT_TIMEOUT_MS } from '../domain/endpoint.js';
 import type { EventRecord } from '../domain/event.js';
 import type { ServiceContext } from '../services/context.js';
 import type { EndpointsService } from '../services/endpoints.js';
-import type { DeliveryRow } from '../store/queries/deliveries.js';
-import type { StoredEndpoint } from '../store/queries/endpoints.js';
-import type { FinishOutcome, FinishedAttempt } from './attempt-units.js';
-import type { Leased } from './scheduler.js';
-
-/** Runs the attempt units (engine/attempt-units.ts), on the writer thread or inline. */
-export interface AttemptUnitsRunner {
-  lease(deliveryIds: string[], leaseMarginMs: number): Promise<Leased[]>;
-  finishAndLease(attempt: FinishedAttempt, nextIds: string[], leaseMarginMs: number): Promise<{ outcome: FinishOutcome; leased: Leased[] }>;
-}
+import type { StoredEndpoint } from '../store/records.js';
+import type { Leased } from './lease.js';
+import type { FinishedAttempt, RecordOutcome } from './record.js';
 
 export type Senders = Record<Channel, ChannelSender>;
 
@@ -33,16 +26,12 @@ export class AttemptRunner {
     private readonly ctx: ServiceContext,
     private readonly endpoints: EndpointsService,
     private readonly senders: Senders,
-    private readonly units: AttemptUnitsRunner,
+    /** Records a finished attempt (batched with the others that finish together). */
+    private readonly record: (attempt: FinishedAttempt) => Promise<RecordOutcome>,
   ) {}
 
-  /** Leases the rows that are still due (attempt.started each), with their events read in one go. */
-  async lease(rows: DeliveryRow[]): Promise<Leased[]> {
-    return this.withEvents(await this.units.lease(rows.map((r) => r.id), this.ctx.config.HERALD_LEASE_MARGIN_MS));
-  }
-
   /** The events of a lease batch in one read (events never change) instead of one read per attempt. */
-  private async withEvents(leased: Leased[]): Promise<Leased[]> {
+  async withEvents(leased: Leased[]): Promise<Leased[]> {
     const wanted = [...new Set(leased.filter((l) => !l.delivery.digest_event_ids).map((l) => l.delivery.event_id))];
     if (wanted.length > 0) {
       const events = new Map((await this.ctx.store.read.events.eventsByIds(wanted)).map((e) => [e.id, e]));
@@ -51,26 +40,20 @@ export class AttemptRunner {
     return leased;
   }
 
-  /**
-   * Sends the attempt and records it. `takeNext` (called once the send is over) names the deliveries
-   * this slot takes next; they are leased in the same unit as the record and returned, to be started.
-   */
-  async run(leased: Leased, signal: AbortSignal, takeNext: () => DeliveryRow[] = () => []): Promise<Leased[]> {
-    const { delivery: d, n } = leased;
+  /** Sends the attempt, calls `sent` once the send is over, then records it. */
+  async run(leased: Leased, signal: AbortSignal, sent: () => void): Promise<void> {
+    const { delivery: d, n, endpoint } = leased;
     const digestEvents = d.digest_event_ids ? await this.ctx.store.read.events.eventsByIds(d.digest_event_ids) : undefined;
     const event = digestEvents ? digestEvents[digestEvents.length - 1] : (leased.event ?? (await this.ctx.store.read.events.getEvent(d.event_id)));
-    // The endpoint as the lease saw it, a moment ago in the same process (no second read per attempt).
-    const endpoint = leased.endpoint;
     const started = this.ctx.clock();
-    const result = event ? await this.send(d, n, event, endpoint, signal, digestEvents) : failure('network_error', `event ${d.event_id} not found`, { permanent: true });
+    const result = event ? await this.send(leased, event, signal, digestEvents) : failure('network_error', `event ${d.event_id} not found`, { permanent: true });
     const finished = this.ctx.clock();
-    const durationMs = finished.getTime() - started.getTime();
+    sent();
     this.ctx.metrics.attempts.inc({ channel: d.channel, outcome: signal.aborted ? 'interrupted' : result.outcome });
-    this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, durationMs / 1000);
+    this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, (finished.getTime() - started.getTime()) / 1000);
 
-    const next = signal.aborted ? [] : takeNext();
-    const attempt: FinishedAttempt = {
-      delivery: { id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, event_id: d.event_id },
+    const outcome = await this.record({
+      delivery_id: d.id,
       n,
       endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
       event: event ? { id: event.id, type: event.type, subject: event.subject } : null,
@@ -78,27 +61,13 @@ export class AttemptRunner {
       finished_at: finished.toISOString(),
       aborted: signal.aborted,
       result,
-    };
-    const margin = this.ctx.config.HERALD_LEASE_MARGIN_MS;
-    const { outcome, leased: nextLeased } = await this.units.finishAndLease(attempt, next.map((r) => r.id), margin).catch((err: unknown) => {
-      if (next.length === 0) throw err;
-      // The lease of the next rows must not take the attempt's record down with it: record it alone.
-      this.ctx.log.error({ err, delivery: d.id }, 'leasing the next deliveries failed; recording the attempt alone');
-      return this.units.finishAndLease(attempt, [], margin);
     });
     if (!outcome.recorded) this.ctx.log.warn({ delivery: d.id, n }, 'attempt ended after its lease was taken back; its result is not recorded');
     else if (outcome.disabled) this.ctx.log.warn({ endpoint: d.endpoint_id, reason: outcome.disabled }, 'endpoint disabled automatically');
-    return nextLeased.length > 0 ? this.withEvents(nextLeased) : nextLeased;
   }
 
-  private async send(
-    d: DeliveryRow,
-    n: number,
-    event: EventRecord,
-    endpoint: StoredEndpoint | null,
-    signal: AbortSignal,
-    digestEvents: EventRecord[] | undefined,
-  ): Promise<SendResult> {
+  private async send(leased: Leased, event: EventRecord, signal: AbortSignal, digestEvents: EventRecord[] | undefined): Promise<SendResult> {
+    const { delivery: d, n, endpoint } = leased;
     const opened = endpoint ? this.opened(endpoint) : undefined;
     const req: SendRequest = {
       deliveryId: d.id,
@@ -127,8 +96,7 @@ export class AttemptRunner {
 
   /**
    * The endpoint's sealed settings, opened once per endpoint record: a lease batch shares one record
-   * for all its deliveries to an endpoint, so its attempts (all started together, a moment after the
-   * lease) do not each decrypt the same secrets. Kept only as long as that record is referenced.
+   * for all its deliveries to an endpoint, so its attempts do not each decrypt the same secrets.
    */
   private opened(endpoint: StoredEndpoint): OpenedEndpoint {
     let o = this.openedByRecord.get(endpoint);

@@ -45,7 +45,7 @@ export class Digests {
 
   /** Gathers the endpoint's held deliveries into one digest delivery; returns how many it carries. */
   flush(endpointId: string): Promise<number> {
-    return this.ctx.store.write(async (tx) => {
+    return this.ctx.store.transact(async (tx) => {
       const ep = await tx.getEndpoint(endpointId);
       if (!ep || !ep.enabled || ep.archived_at || !ep.digest) return 0;
       const held = await tx.heldDeliveries(endpointId, MAX_PER_DIGEST);

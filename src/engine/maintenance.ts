@@ -4,7 +4,7 @@
 import { Cron } from 'croner';
 import { SYSTEM, type ServiceContext } from '../services/context.js';
 import { autoDisableEndpoint } from '../services/endpoints.js';
-import { nextStep } from './outcome.js';
+import { recordExpiredLease } from './record.js';
 
 const REAP_BATCH = 500;
 
@@ -12,7 +12,11 @@ export class Maintenance {
   private job: Cron | null = null;
   private extra: Array<() => Promise<void>> = [];
 
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(
+    private readonly ctx: ServiceContext,
+    /** Whether this process is running an attempt of the delivery. */
+    private readonly holds: (deliveryId: string) => boolean,
+  ) {}
 
   /** Adds work to every tick (digests register here). */
   onTick(fn: () => Promise<void>): void {
@@ -36,28 +40,15 @@ export class Maintenance {
 
   /** Expired leases become interrupted attempts; the delivery is due again at once. */
   async reapLeases(): Promise<number> {
-    const now = this.ctx.clock().toISOString();
-    const expired = await this.ctx.store.read.deliveries.expiredLeases(now, REAP_BATCH);
+    // Leases this process still holds are left alone, whatever the clock says (it may have jumped).
+    const expired = (await this.ctx.store.read.deliveries.expiredLeases(this.ctx.clock(), REAP_BATCH)).filter((d) => !this.holds(d.id));
     if (expired.length === 0) return 0;
-    return this.ctx.store.write(async (tx) => {
+    return this.ctx.store.transact(async (tx) => {
       let reaped = 0;
-      for (const row of expired) {
-        const d = await tx.getDelivery(row.id);
-        if (!d || d.status !== 'delivering' || !d.lease_until || d.lease_until >= tx.now().toISOString()) continue;
+      for (const d of await tx.deliveriesByIds(expired.map((e) => e.id))) {
+        if (d.status !== 'delivering' || !d.lease_until || Date.parse(d.lease_until) >= tx.now().getTime()) continue;
         const endpoint = d.endpoint_id ? await tx.getEndpoint(d.endpoint_id) : undefined;
-        const step = nextStep({ outcome: 'interrupted' }, endpoint?.retry ?? null, d.attempts - d.cycle_start, tx.now());
-        await tx.append({
-          kind: 'attempt.interrupted',
-          stream: d.id,
-          actor: SYSTEM.name,
-          body: {
-            delivery_id: d.id,
-            n: d.attempts,
-            reason: `the attempt's lease expired at ${d.lease_until} without a result (herald stopped or crashed mid-attempt)`,
-            delivery_status: step.status === 'dead' ? 'dead' : 'failed',
-            next_attempt_at: step.next_attempt_at,
-          },
-        });
+        await recordExpiredLease(tx, this.ctx, d, endpoint?.retry ?? null);
         reaped++;
       }
       if (reaped > 0) this.ctx.log.warn({ reaped }, 'expired leases: attempts recorded as interrupted and retried');
@@ -68,10 +59,10 @@ export class Maintenance {
   /** Disables endpoints that have failed persistently (configurable time, or consecutive dead deliveries). */
   async checkBreakers(): Promise<void> {
     const cfg = this.ctx.config;
-    const failingSince = new Date(this.ctx.clock().getTime() - cfg.HERALD_BREAKER_FAILING_S * 1000).toISOString();
+    const failingSince = new Date(this.ctx.clock().getTime() - cfg.HERALD_BREAKER_FAILING_S * 1000);
     const failing = await this.ctx.store.read.endpoints.failingEndpoints(failingSince, cfg.HERALD_BREAKER_CONSECUTIVE_DEAD);
     if (failing.length === 0) return;
-    await this.ctx.store.write(async (tx) => {
+    await this.ctx.store.transact(async (tx) => {
       for (const e of failing) {
         const reason =
           e.consecutive_dead >= cfg.HERALD_BREAKER_CONSECUTIVE_DEAD

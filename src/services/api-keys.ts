@@ -7,6 +7,7 @@ import { HeraldError, fieldErrors } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { ROLES, type Role } from '../domain/ledger-entry.js';
 import { BoundedCache } from './caches.js';
+import type { Tx } from '../store/store.js';
 import { type Principal, SYSTEM, type ServiceContext } from './context.js';
 
 export const ENV_ADMIN: Principal = { id: 'key_env_admin', name: 'admin (HERALD_ADMIN_KEY)', role: 'admin' };
@@ -66,13 +67,13 @@ export class ApiKeysService {
   async create(actor: Principal, body: unknown) {
     const parsed = createKeySchema.safeParse(body ?? {});
     if (!parsed.success) throw new HeraldError('validation', 'the key is not valid', fieldErrors(parsed.error.issues));
-    return this.ctx.store.write((tx) => this.append(tx, actor, parsed.data.name, parsed.data.role));
+    return this.ctx.store.transact((tx) => this.append(tx, actor, parsed.data.name, parsed.data.role));
   }
 
   /** On first start with an empty store and no HERALD_ADMIN_KEY: an admin key, returned once to be printed. */
   async bootstrap(): Promise<string | null> {
     if (this.envAdminHash) return null;
-    return this.ctx.store.write(async (tx) => {
+    return this.ctx.store.transact(async (tx) => {
       if ((await tx.countKeys()) > 0) return null;
       return (await this.append(tx, SYSTEM, 'bootstrap admin', 'admin')).key;
     });
@@ -82,7 +83,7 @@ export class ApiKeysService {
     const key = await this.ctx.store.read.apiKeys.getKey(id);
     if (!key) throw new HeraldError('not_found', `no API key ${id}`);
     if (!key.revoked_at) {
-      await this.ctx.store.write((tx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: actor.name, body: { id } }));
+      await this.ctx.store.transact((tx) => tx.append({ kind: 'api_key.revoked', stream: id, actor: actor.name, body: { id } }));
     }
     return (await this.ctx.store.read.apiKeys.getKey(id))!;
   }
@@ -91,7 +92,7 @@ export class ApiKeysService {
     return this.ctx.store.read.apiKeys.listKeys();
   }
 
-  private async append(tx: Parameters<Parameters<ServiceContext['store']['write']>[0]>[0], actor: Principal, name: string, role: Role) {
+  private async append(tx: Tx, actor: Principal, name: string, role: Role) {
     const id = newId('key');
     const key = `hk_${randomBytes(32).toString('base64url')}`;
     const entry = await tx.append({

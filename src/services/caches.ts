@@ -1,15 +1,11 @@
-// In-process caches of what the hot paths read on every request: active endpoints (for matching)
-// and API keys (for auth). Both are dropped whenever the ledger changes what they hold.
-import type { StoredEndpoint } from '../store/queries/endpoints.js';
+// In-process caches of what the hot paths read on every request: active endpoints (for matching and
+// leasing) and API keys (for auth). app.ts drops them in one place, when a commit changes what they hold.
+import type { StoredEndpoint } from '../store/records.js';
 
 export class EndpointCache {
   private active: StoredEndpoint[] | null = null;
   private byId: Map<string, StoredEndpoint> | null = null;
   private generation = 0;
-  private sharedSeen: number | undefined;
-
-  /** `sharedGeneration`: a counter another thread bumps when it changes endpoints (see store/write-lock.ts). */
-  constructor(private readonly sharedGeneration?: () => number) {}
 
   invalidate(): void {
     this.active = null;
@@ -19,13 +15,6 @@ export class EndpointCache {
 
   /** The active endpoints, loaded with `load` when the cache is empty. */
   async get(load: () => Promise<StoredEndpoint[]>): Promise<StoredEndpoint[]> {
-    if (this.sharedGeneration) {
-      const g = this.sharedGeneration();
-      if (g !== this.sharedSeen) {
-        this.sharedSeen = g;
-        this.invalidate();
-      }
-    }
     if (this.active) return this.active;
     const gen = this.generation;
     const rows = await load();

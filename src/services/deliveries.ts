@@ -2,11 +2,11 @@
 // everything that failed to an endpoint since T, send a test event to an endpoint.
 import { z } from 'zod';
 import { HeraldError, fieldErrors } from '../domain/errors.js';
-import type { DeliveryFilters, DeliveryRow } from '../store/queries/deliveries.js';
+import type { Delivery, DeliveryFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
 
-export function deliveryView(d: DeliveryRow) {
+export function deliveryView(d: Delivery) {
   return {
     id: d.id,
     event_id: d.event_id,
@@ -62,7 +62,7 @@ export class DeliveriesService {
   /** A new attempt now, freshly signed, with a fresh retry budget; the actor and reason go in the ledger. */
   async redeliver(p: Principal, id: string, body: unknown) {
     const { reason } = parse(redeliverSchema, body);
-    await this.ctx.store.write(async (tx) => {
+    await this.ctx.store.transact(async (tx) => {
       const d = await tx.getDelivery(id);
       if (!d) throw new HeraldError('not_found', `no delivery ${id}`);
       if (d.status === 'delivering') throw new HeraldError('conflict', 'an attempt of this delivery is in flight; wait for it to finish');
@@ -113,7 +113,7 @@ export class DeliveriesService {
     const endpoint = await this.ctx.store.read.endpoints.getEndpoint(endpointId);
     if (!endpoint) throw new HeraldError('not_found', `no endpoint ${endpointId}`);
     if (endpoint.archived_at || !endpoint.enabled) throw new HeraldError('conflict', `endpoint ${endpointId} is ${endpoint.archived_at ? 'archived' : 'disabled'}`);
-    return this.ctx.store.write((tx) =>
+    return this.ctx.store.transact((tx) =>
       recordEvent(
         tx,
         this.ctx,
@@ -131,7 +131,7 @@ export class DeliveriesService {
   }
 
   private async recoverChunk(p: Principal, endpointId: string, since: string, until: string, after: [number, number]) {
-    return this.ctx.store.write(async (tx) => {
+    return this.ctx.store.transact(async (tx) => {
       const rows = await tx.recoverableDeliveries(endpointId, since, until, after, RECOVERY_CHUNK);
       if (rows.length > 0) {
         await tx.append({

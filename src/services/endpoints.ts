@@ -6,8 +6,8 @@ import { HeraldError, fieldErrors } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { openJson, open as openSealed, seal, sealJson } from '../domain/secret-box.js';
 import { isValidSigningSecret, newSigningSecret } from '../domain/signature.js';
-import type { EndpointFilters, StoredEndpoint } from '../store/queries/endpoints.js';
-import type { WriteTx } from '../store/write-tx.js';
+import type { EndpointFilters, StoredEndpoint } from '../store/records.js';
+import type { Tx } from '../store/store.js';
 import { type Principal, SYSTEM, type ServiceContext } from './context.js';
 import { type RecordingContext, emitHeraldEvent } from './record-event.js';
 
@@ -57,13 +57,14 @@ export class EndpointsService {
       smtp_url_sealed: null,
       timeout_ms: DEFAULT_TIMEOUT_MS,
       retry: null,
+      rate_limit: null,
       template: null,
       digest: null,
       description: null,
       enabled: input.enabled ?? true,
       ...this.recordFields(input),
     };
-    await this.ctx.store.write((tx) =>
+    await this.ctx.store.transact((tx) =>
       tx.append({
         kind: 'endpoint.created',
         stream: id,
@@ -81,7 +82,7 @@ export class EndpointsService {
     this.extras(current.channel, patch);
     const { enabled, ...rest } = patch as Partial<EndpointInput> & { enabled?: boolean };
     const changes = this.recordFields(rest);
-    await this.ctx.store.write(async (tx) => {
+    await this.ctx.store.transact(async (tx) => {
       if (Object.keys(changes).length > 0) {
         await tx.append({ kind: 'endpoint.updated', stream: id, actor: p.name, body: { id, changes } });
       }
@@ -93,7 +94,7 @@ export class EndpointsService {
   async archive(p: Principal, id: string) {
     const current = await this.require(id);
     if (!current.archived_at) {
-      await this.ctx.store.write((tx) => tx.append({ kind: 'endpoint.archived', stream: id, actor: p.name, body: { id } }));
+      await this.ctx.store.transact((tx) => tx.append({ kind: 'endpoint.archived', stream: id, actor: p.name, body: { id } }));
     }
     return this.view(await this.require(id));
   }
@@ -101,7 +102,7 @@ export class EndpointsService {
   async setEnabled(p: Principal, id: string, enabled: boolean, body: unknown) {
     const { reason } = parseOr422(reasonSchema, body, 'request');
     const current = await this.require(id, { live: true });
-    if (current.enabled !== enabled) await this.ctx.store.write((tx) => this.appendEnabled(tx, p, id, enabled, reason ?? null));
+    if (current.enabled !== enabled) await this.ctx.store.transact((tx) => this.appendEnabled(tx, p, id, enabled, reason ?? null));
     return this.view(await this.require(id));
   }
 
@@ -112,7 +113,7 @@ export class EndpointsService {
     const secret = input.secret ?? newSigningSecret();
     const grace = input.grace_s ?? this.ctx.config.HERALD_ROTATION_GRACE_S;
     const previousExpiresAt = new Date(this.ctx.clock().getTime() + grace * 1000).toISOString();
-    await this.ctx.store.write((tx) =>
+    await this.ctx.store.transact((tx) =>
       tx.append({
         kind: 'endpoint.secret_rotated',
         stream: id,
@@ -170,6 +171,7 @@ export class EndpointsService {
       subject: e.subject,
       timeout_ms: e.timeout_ms,
       retry: e.retry,
+      rate_limit: e.rate_limit ?? null,
       template: e.template,
       enabled: e.enabled,
       disabled_reason: e.disabled_reason,
@@ -200,7 +202,7 @@ export class EndpointsService {
     if (errors.length > 0) throw new HeraldError('validation', 'the endpoint is not valid', errors);
   }
 
-  private async appendEnabled(tx: WriteTx, p: Principal, id: string, enabled: boolean, reason: string | null): Promise<void> {
+  private async appendEnabled(tx: Tx, p: Principal, id: string, enabled: boolean, reason: string | null): Promise<void> {
     await (enabled
       ? tx.append({ kind: 'endpoint.enabled', stream: id, actor: p.name, body: { id, reason } })
       : tx.append({ kind: 'endpoint.disabled', stream: id, actor: p.name, body: { id, reason, automatic: false } }));
@@ -210,7 +212,7 @@ export class EndpointsService {
   private recordFields(input: Partial<EndpointInput>): Partial<EndpointRecord> {
     const out: Partial<EndpointRecord> = {};
     const i = input as Record<string, unknown>;
-    const copy = ['url', 'to', 'from', 'events', 'users', 'subject', 'timeout_ms', 'retry', 'template', 'digest', 'description'] as const;
+    const copy = ['url', 'to', 'from', 'events', 'users', 'subject', 'timeout_ms', 'retry', 'rate_limit', 'template', 'digest', 'description'] as const;
     for (const k of copy) if (k in i) (out as Record<string, unknown>)[k] = i[k] ?? (k === 'timeout_ms' ? DEFAULT_TIMEOUT_MS : null);
     if ('headers' in i) {
       const h = (i.headers ?? {}) as Record<string, string>;
@@ -239,7 +241,7 @@ function redactUrl(url: string | null): string | null {
  * operator action.
  */
 export async function autoDisableEndpoint(
-  tx: WriteTx,
+  tx: Tx,
   ctx: RecordingContext,
   endpoint: { id: string; channel: string; url: string | null },
   reason: string,

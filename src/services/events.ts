@@ -1,15 +1,11 @@
 // Ingest: validate an event and fingerprint its body here, then record it (the idempotency check,
-// matching to endpoints and the ledger entry) in one unit of work, services/ingest-units.ts, which
-// runs on the writer thread when there is one.
+// matching to endpoints and the ledger entry) in one unit of work (ingest.ts).
 import { canonicalJson, sha256Hex } from '../domain/canonical-json.js';
 import { HeraldError, fieldErrors, problemTypeUri } from '../domain/errors.js';
 import { postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
 import type { Principal, ServiceContext } from './context.js';
-import { type IngestItem, type IngestOutcome, replayOf } from './ingest-units.js';
-
-/** Runs the ingest unit (services/ingest-units.ts) for these items, on the writer thread or inline. */
-export type IngestRunner = (principal: Principal, items: IngestItem[]) => Promise<IngestOutcome[]>;
+import { type IngestItem, type IngestOutcome, ingestUnit, replayOf } from './ingest.js';
 
 export interface IngestResult {
   status: number;
@@ -38,10 +34,11 @@ export class EventsService {
   /** Keys whose first request is still being committed: a second one answers 409. */
   private readonly inFlight = new Set<string>();
 
-  constructor(
-    private readonly ctx: ServiceContext,
-    private readonly record: IngestRunner,
-  ) {}
+  constructor(private readonly ctx: ServiceContext) {}
+
+  private record(principal: Principal, items: IngestItem[]): Promise<IngestOutcome[]> {
+    return this.ctx.store.transact((tx) => ingestUnit(tx, this.ctx, principal, items));
+  }
 
   async ingest(principal: Principal, keyHeader: string | undefined, body: unknown): Promise<IngestResult> {
     const key = parseIdempotencyKey(keyHeader);

@@ -1,12 +1,12 @@
 // Recording an event inside a unit of work: match it to the active endpoints and append one
-// event.received entry that carries the event and its deliveries. Used by ingest (on the writer
-// thread or inline) and by herald's own events (delivery.exhausted, endpoint.disabled, herald.*).
+// event.received entry that carries the event and its deliveries. Used by ingest and by herald's own
+// events (delivery.exhausted, endpoint.disabled, herald.*).
 import type { EventRecord, IngestAnswer } from '../domain/event.js';
 import { ingestAnswer } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
 import { planDeliveries } from '../domain/matching.js';
-import type { StoredEndpoint } from '../store/queries/endpoints.js';
-import type { WriteTx } from '../store/write-tx.js';
+import type { StoredEndpoint } from '../store/records.js';
+import type { Tx } from '../store/store.js';
 import type { EndpointCache } from './caches.js';
 import { type Principal, SYSTEM } from './context.js';
 
@@ -17,7 +17,7 @@ export interface RecordingContext {
 
 /** Records one event and its deliveries (inside a unit of work). */
 export async function recordEvent(
-  tx: WriteTx,
+  tx: Tx,
   ctx: RecordingContext,
   event: Omit<EventRecord, 'id' | 'received_at'> & { id?: string },
   actor: Principal,
@@ -46,7 +46,7 @@ export async function recordEvent(
 
 /** Emits one of herald's own events (delivery.exhausted, endpoint.disabled, herald.*) inside a unit. */
 export function emitHeraldEvent(
-  tx: WriteTx,
+  tx: Tx,
   ctx: RecordingContext,
   type: string,
   subject: string | null,

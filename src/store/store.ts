@@ -1,160 +1,120 @@
-// The store: herald's only door to its database. Everything above it (API, engine, CLI) uses these
-// methods and never sees SQL; a PostgreSQL store for multi-instance deployments implements the same.
-import type { LedgerEntry } from '../domain/ledger-entry.js';
-import { type Db, migrateToLatest, openDatabase } from './database.js';
-import { type CommitInfo, LedgerWriter, type WriteUnit } from './ledger-writer.js';
-import * as apiKeys from './queries/api-keys.js';
-import * as deliveries from './queries/deliveries.js';
-import * as endpoints from './queries/endpoints.js';
-import * as events from './queries/events.js';
-import * as idempotency from './queries/idempotency.js';
-import * as ledger from './queries/ledger.js';
-import { rebuildCheck } from './rebuild.js';
-import { type ThreadUnit, ThreadedWriter } from './threaded-writer.js';
-import { verifyLedger } from './verify.js';
-import { WriteLock } from './write-lock.js';
+// What herald may ask of a store: group-committed units of work that append ledger entries (their
+// projections applied in the same transaction), typed reads, and the ledger's own checks. The SQLite
+// store (store/sqlite/) implements it; a PostgreSQL store will implement the same and pass the same
+// contract suite (test/contract/).
+import type { EntryDraft, EntryKind, LedgerEntry } from '../domain/ledger-entry.js';
+import type {
+  ApiKeyView,
+  AttemptView,
+  Delivery,
+  DeliveryFilters,
+  EndpointFilters,
+  EventFilters,
+  Page,
+  QueueStats,
+  RebuildReport,
+  RecoveryPosition,
+  StoredEndpoint,
+  StoredEntry,
+  StoredIdempotency,
+  VerifyResult,
+} from './records.js';
+import type { EventRecord } from '../domain/event.js';
 
-export interface StoreOptions {
-  path: string;
-  synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
-  clock?: () => Date;
-  /** Called after every commit with the entries it made durable and how many units of work it held. */
-  onCommit?: (info: CommitInfo) => void;
-  /** Called when another process wrote to the same database (caches must be dropped). */
-  onForeignWrite?: () => void;
-  /**
-   * Called inside the transaction for each appended entry (it may still roll back); for the writer
-   * thread's entries, once they are committed.
-   */
-  onAppend?: (entry: LedgerEntry) => void;
-  /**
-   * Start a writer thread that runs the units of this module (see threaded-writer.ts); its commits
-   * reach `onCommit` too. Without it, every unit runs on the calling thread.
-   */
-  writerThread?: { unitsModule: URL };
+/** A unit of work: everything it appends commits together, or not at all. */
+export type Unit<T> = (tx: Tx) => Promise<T>;
+
+/** What a unit sees inside its transaction: the clock, append, and reads of current state. */
+export interface Tx {
+  now(): Date;
+  /** Appends an entry to the chain and applies its projection. */
+  append<K extends EntryKind>(draft: EntryDraft<K>): Promise<LedgerEntry<K>>;
+  /** Runs `fn` once the transaction is durable (never if it rolls back). */
+  afterCommit(fn: () => void): void;
+
+  getDelivery(id: string): Promise<Delivery | undefined>;
+  deliveriesByIds(ids: readonly string[]): Promise<Delivery[]>;
+  /** Waiting deliveries of an endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
+  dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<Delivery[]>;
+  recoverableDeliveries(
+    endpointId: string,
+    since: string,
+    until: string,
+    after: RecoveryPosition,
+    limit: number,
+  ): Promise<Array<Delivery & { position: RecoveryPosition }>>;
+  heldDeliveries(endpointId: string, limit: number): Promise<Delivery[]>;
+  getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
+  activeEndpoints(): Promise<StoredEndpoint[]>;
+  getEvent(id: string): Promise<EventRecord | undefined>;
+  findIdempotency(apiKeyId: string, key: string): Promise<StoredIdempotency | undefined>;
+  countKeys(): Promise<number>;
 }
 
-type Bound<M> = { [K in keyof M]: M[K] extends (db: Db, ...args: infer A) => infer R ? (...args: A) => R : never };
-
-function bind<M extends Record<string, unknown>>(db: Db, mod: M): Bound<M> {
-  const out: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(mod)) {
-    if (typeof fn === 'function') out[name] = (...args: unknown[]) => (fn as (...a: unknown[]) => unknown)(db, ...args);
-  }
-  return out as Bound<M>;
-}
-
-function readModels(db: Db) {
-  return {
-    apiKeys: bind(db, apiKeys),
-    deliveries: bind(db, deliveries),
-    endpoints: bind(db, endpoints),
-    events: bind(db, events),
-    idempotency: bind(db, idempotency),
-    ledger: bind(db, ledger),
+export interface StoreReads {
+  apiKeys: {
+    findActiveKeyByHash(keyHash: string): Promise<ApiKeyView | undefined>;
+    getKey(id: string): Promise<ApiKeyView | undefined>;
+    listKeys(): Promise<ApiKeyView[]>;
+  };
+  deliveries: {
+    listDeliveries(f: DeliveryFilters): Promise<Page<Delivery>>;
+    getDelivery(id: string): Promise<Delivery | undefined>;
+    deliveriesOfEvent(eventId: string): Promise<Delivery[]>;
+    /** Every attempt, oldest first, the one in flight included. */
+    attemptsOf(deliveryId: string): Promise<AttemptView[]>;
+    /** The endpoints (null: ad-hoc recipients) with waiting deliveries that came due in (after, upTo]. */
+    endpointsDueBetween(after: Date | null, upTo: Date): Promise<Array<string | null>>;
+    /** The earliest due time after `after` of a waiting delivery; null when none. */
+    nextDueAfter(after: Date): Promise<Date | null>;
+    expiredLeases(now: Date, limit: number): Promise<Delivery[]>;
+    queueStats(now: Date): Promise<QueueStats>;
+  };
+  endpoints: {
+    getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
+    activeEndpoints(): Promise<StoredEndpoint[]>;
+    listEndpoints(f: EndpointFilters): Promise<Page<StoredEndpoint>>;
+    /** Enabled endpoints failing since at or before `failingSince`, or with this many dead deliveries in a row. */
+    failingEndpoints(failingSince: Date, consecutiveDead: number): Promise<StoredEndpoint[]>;
+  };
+  events: {
+    listEvents(f: EventFilters): Promise<Page<EventRecord>>;
+    getEvent(id: string): Promise<EventRecord | undefined>;
+    eventsByIds(ids: readonly string[]): Promise<EventRecord[]>;
+  };
+  idempotency: {
+    findIdempotency(apiKeyId: string, key: string): Promise<StoredIdempotency | undefined>;
+  };
+  ledger: {
+    entriesAfter(afterSeq: number, limit: number): Promise<StoredEntry[]>;
+    ledgerHead(): Promise<{ seq: number; hash: string } | undefined>;
   };
 }
 
-export type ReadModels = ReturnType<typeof readModels>;
+export interface Store {
+  readonly read: StoreReads;
+  /** Queues a unit for the next group commit; resolves once it is durable, rejects if it failed (alone). */
+  transact<T>(unit: Unit<T>): Promise<T>;
+  /** Recomputes the hash chain. */
+  verify(): Promise<VerifyResult>;
+  /** Replays the ledger into fresh projections and compares them with the live ones. */
+  rebuildCheck(): Promise<RebuildReport>;
+  /** The store answers and can take writes. */
+  ready(): Promise<boolean>;
+  /** Lets queued units commit, then closes. */
+  close(): Promise<void>;
+}
 
-export class Store {
-  readonly read: ReadModels;
-  private readonly writer: LedgerWriter;
-  private closed = false;
-
-  private constructor(
-    private readonly db: Db,
-    private readonly raw: { close(): void; pragma(s: string): unknown },
-    opts: StoreOptions,
-    private readonly lock: WriteLock | undefined,
-    /** The writer thread, when there is one. */
-    private readonly thread: ThreadedWriter<Record<string, ThreadUnit>> | undefined,
-  ) {
-    this.read = readModels(db);
-    this.writer = new LedgerWriter(db, {
-      clock: opts.clock ?? (() => new Date()),
-      onCommit: opts.onCommit,
-      onForeignWrite: opts.onForeignWrite,
-      onAppend: (entry) => {
-        // The writer thread's endpoint cache is dropped when endpoints change (read under the lock).
-        if (lock && entry.kind.startsWith('endpoint.')) lock.bumpEndpointsGeneration();
-        opts.onAppend?.(entry);
-      },
-      lock,
-    });
-  }
-
-  static async open(opts: StoreOptions): Promise<Store> {
-    const synchronous = opts.synchronous ?? 'FULL';
-    const { db, raw } = openDatabase({ path: opts.path, synchronous });
-    let thread: ThreadedWriter<Record<string, ThreadUnit>> | undefined;
-    let lock: WriteLock | undefined;
-    try {
-      await migrateToLatest(db);
-      if (opts.writerThread) {
-        lock = new WriteLock();
-        thread = await ThreadedWriter.start({
-          path: opts.path,
-          synchronous,
-          lock,
-          unitsModule: opts.writerThread.unitsModule,
-          // This thread hears of the writer thread's entries only once they are committed.
-          onCommit: (info) => {
-            for (const entry of info.entries) opts.onAppend?.(entry);
-            opts.onCommit?.(info);
-          },
-          onForeignWrite: opts.onForeignWrite,
-        });
-      }
-    } catch (err) {
-      await db.destroy();
-      throw err;
-    }
-    return new Store(db, raw, opts, lock, thread);
-  }
-
-  /** Queues a unit of work for the next group commit; resolves once it is durable. */
-  write<T>(unit: WriteUnit<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return this.writer.write(unit);
-  }
-
-  /** Bumped whenever either writer changes endpoints (or rolls back after reading them): caches compare it. */
-  get endpointsGeneration(): number {
-    return this.lock?.endpointsGeneration ?? 0;
-  }
-
+/** What the rest of herald hears from a store. */
+export interface StoreHooks {
+  clock?: () => Date;
+  /** After every commit, with the entries it made durable and how many units it held. */
+  onCommit?: (entries: LedgerEntry[], units: number) => void;
+  /** A transaction (or a unit that had appended) rolled back: anything read inside it may be wrong. */
+  onRollback?: () => void;
   /**
-   * Runs a unit of the writer thread's module by name, with plain-data arguments; resolves once it is
-   * durable. Undefined when the store has no writer thread (the caller runs the unit with write()).
+   * An entry after which the transaction commits before running more units: units that follow would
+   * read caches that only its commit drops (endpoint changes, for matching).
    */
-  get threaded(): ThreadedWriter<Record<string, ThreadUnit>> | undefined {
-    return this.closed ? undefined : this.thread;
-  }
-
-  verify() {
-    return verifyLedger(this.db);
-  }
-
-  rebuildCheck() {
-    return rebuildCheck(this.db);
-  }
-
-  /** Readiness: the database answers and accepts a write lock. */
-  async writable(): Promise<boolean> {
-    try {
-      this.raw.pragma('user_version');
-      return !this.closed && !this.thread?.failed;
-    } catch {
-      return false;
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.thread?.close();
-    await this.writer.drain();
-    await this.db.destroy();
-  }
+  endsTransaction?: (entry: LedgerEntry) => boolean;
 }

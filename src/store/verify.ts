@@ -1,20 +1,16 @@
-// Recomputes the hash chain from the first entry and names the first entry that does not link.
-import { GENESIS_HASH, checkLink, type ChainBreak } from '../domain/ledger-entry.js';
-import type { Db } from './database.js';
-import { entriesAfter } from './queries/ledger.js';
-
-export type VerifyResult =
-  | { ok: true; entries: number; head_hash: string }
-  | { ok: false; entries: number; first_broken_seq: number; reason: ChainBreak['reason'] };
+// Recomputes the hash chain from the first entry and names the first entry that does not link. It
+// reads the ledger a page at a time, so a ledger of any length is checked in bounded memory.
+import { GENESIS_HASH, checkLink } from '../domain/ledger-entry.js';
+import type { StoredEntry, VerifyResult } from './records.js';
 
 const PAGE = 2000;
 
-export async function verifyLedger(db: Db): Promise<VerifyResult> {
+export async function verifyLedger(entriesAfter: (afterSeq: number, limit: number) => Promise<StoredEntry[]>): Promise<VerifyResult> {
   let prevSeq = 0;
   let prevHash = GENESIS_HASH;
   let checked = 0;
   for (;;) {
-    const page = await entriesAfter(db, prevSeq, PAGE);
+    const page = await entriesAfter(prevSeq, PAGE);
     for (const row of page) {
       let body: unknown;
       try {

@@ -1,6 +1,6 @@
 // Operator actions and protections of the delivery engine: redelivery and recovery (who, why, which
-// trigger), the SSRF guard, the per-endpoint limit and its hand-over (also when the hand-over's lease
-// fails), the circuit breaker and graceful shutdown.
+// trigger), the SSRF guard, the per-endpoint limit, leases and records the store refuses, the circuit
+// breaker and graceful shutdown.
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEndpoint, getDelivery, ledgerEntries, postEvent, waitForDelivery } from '../support/deliveries.js';
@@ -353,7 +353,7 @@ describe('graceful shutdown', () => {
   });
 });
 
-describe('per-endpoint limit with hand-over', () => {
+describe('per-endpoint limit', () => {
   const herald = useHerald({ HERALD_MAX_CONCURRENT_DELIVERIES: 10, HERALD_MAX_PER_ENDPOINT: 2 });
 
   it('a finishing attempt hands its slot to the next row, never past either limit', async () => {
@@ -377,36 +377,68 @@ describe('per-endpoint limit with hand-over', () => {
   });
 });
 
-describe.each([true, false])('hand-over whose lease fails (writer thread: %s)', (thread) => {
-  const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 1, HERALD_WRITER_THREAD: thread });
+describe('a lease the store refuses', () => {
+  const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 1 });
 
-  it('records the finished attempt on its own; the next row is leased later, and nothing is sent twice', async () => {
+  it('is tried again once the fault is gone; the attempts around it are recorded and nothing is sent twice', async () => {
     const h = herald();
     const rx = await startReceiver({ status: 200, delayMs: 300 });
-    // SQLite refuses the attempt row of the second event's delivery: its lease fails, inside the unit
-    // that records the first attempt (the hand-over) and in every later lease, until the trigger goes.
+    // SQLite refuses to mark the second event's delivery as leased, until the trigger goes.
     const db = new Database(h.dbPath);
     try {
-      db.exec(`CREATE TRIGGER refuse_second_lease BEFORE INSERT ON attempts
-               WHEN (SELECT e.type FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = NEW.delivery_id) = 'handover.second'
+      db.exec(`CREATE TRIGGER refuse_second_lease BEFORE UPDATE OF status ON deliveries
+               WHEN NEW.status = 'delivering' AND (SELECT type FROM events WHERE id = NEW.event_id) = 'lease.second'
                BEGIN SELECT RAISE(ABORT, 'injected: this lease fails'); END`);
-      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/one`, events: ['handover.*'] });
-      // One commit, so the scheduler sees both rows: it starts the first and keeps the second for the hand-over.
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/one`, events: ['lease.*'] });
       const batch = await h.request<{ results: Array<{ status: number; event: { deliveries: Array<{ id: string }> } }> }>('POST', '/v1/events/batch', {
-        body: { events: [{ idempotency_key: 'first', type: 'handover.first' }, { idempotency_key: 'second', type: 'handover.second' }] },
+        body: { events: [{ idempotency_key: 'first', type: 'lease.first' }, { idempotency_key: 'second', type: 'lease.second' }] },
       });
       expect(batch.body.results.map((r) => r.status)).toEqual([202, 202]);
       const [first, second] = batch.body.results.map((r) => r.event.deliveries[0]!.id);
 
       const done = await waitForDelivery(h, first!, (d) => d.status === 'succeeded', 5000);
       expect(done.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
-      await new Promise((r) => setTimeout(r, 500)); // while the fault lasts, the second is not leased (by the scheduler either)
-      expect((await getDelivery(h, second!)).attempts).toHaveLength(0);
+      await new Promise((r) => setTimeout(r, 500)); // while the fault lasts, the second is not leased
+      expect(await getDelivery(h, second!)).toMatchObject({ status: 'pending', attempts: [] });
 
       db.exec('DROP TRIGGER refuse_second_lease');
       const later = await waitForDelivery(h, second!, (d) => d.status === 'succeeded', 5000);
       expect(later.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
       expect(rx.received.map((r) => r.headers['webhook-id'])).toEqual([first, second]);
+      expect((await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify')).body.ok).toBe(true);
+    } finally {
+      db.close();
+      await rx.close();
+    }
+  });
+});
+
+describe('a record the store refuses', () => {
+  const herald = useHerald({ HERALD_LEASE_MARGIN_MS: 200, HERALD_MAINTENANCE_CRON: '* * * * * *' });
+
+  it('fails alone: the attempts recorded in the same batch are kept; it is reaped as interrupted and retried', async () => {
+    const h = herald();
+    const rx = await startReceiver({ status: 200, delayMs: 100 });
+    const db = new Database(h.dbPath);
+    try {
+      // SQLite refuses the first attempt row of the second event's delivery.
+      db.exec(`CREATE TRIGGER refuse_second_record BEFORE INSERT ON attempts
+               WHEN NEW.n = 1 AND (SELECT e.type FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = NEW.delivery_id) = 'record.second'
+               BEGIN SELECT RAISE(ABORT, 'injected: this record fails'); END`);
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/two`, events: ['record.*'], timeout_ms: 500 });
+      // Both deliveries leased together and answered together: their records share a batch.
+      const batch = await h.request<{ results: Array<{ event: { deliveries: Array<{ id: string }> } }> }>('POST', '/v1/events/batch', {
+        body: { events: [{ idempotency_key: 'a', type: 'record.first' }, { idempotency_key: 'b', type: 'record.second' }] },
+      });
+      const [first, second] = batch.body.results.map((r) => r.event.deliveries[0]!.id);
+      const ok = await waitForDelivery(h, first!, (d) => d.status === 'succeeded', 5000);
+      expect(ok.attempts.map((a) => a.outcome)).toEqual(['succeeded']);
+      db.exec('DROP TRIGGER refuse_second_record');
+      // Its lease runs out (timeout 500 ms + margin 200 ms): recorded interrupted, then sent again.
+      const later = await waitForDelivery(h, second!, (d) => d.status === 'succeeded', 8000);
+      expect(later.attempts.map((a) => a.outcome)).toEqual(['interrupted', 'succeeded']);
+      expect(rx.received.filter((r) => r.headers['webhook-id'] === first)).toHaveLength(1);
+      expect(rx.received.filter((r) => r.headers['webhook-id'] === second)).toHaveLength(2);
       expect((await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify')).body.ok).toBe(true);
     } finally {
       db.close();

@@ -188,7 +188,7 @@ describe('webhook delivery', () => {
     const v = await h.request<{ ok: boolean }>('GET', '/v1/ledger/verify');
     expect(v.body.ok).toBe(true);
     const kinds = new Set((await ledgerEntries(h)).map((e) => e.kind));
-    for (const k of ['attempt.started', 'attempt.finished', 'endpoint.disabled', 'endpoint.secret_rotated']) expect(kinds).toContain(k);
+    for (const k of ['attempts.leased', 'attempt.recorded', 'endpoint.disabled', 'endpoint.secret_rotated']) expect(kinds).toContain(k);
     expect(getDelivery).toBeTypeOf('function');
   });
 });

@@ -1,7 +1,7 @@
 // /v1/ledger: the raw entries in order (JSON pages, or an NDJSON export stream) and chain verification.
 import { stream } from 'hono/streaming';
 import { z } from 'zod';
-import type { StoredEntry } from '../../store/queries/ledger.js';
+import type { StoredEntry } from '../../store/records.js';
 import type { HttpDeps } from '../deps.js';
 import type { Api } from '../route.js';
 import { ledgerEntrySchema, verifySchema } from '../schemas.js';

@@ -1,0 +1,148 @@
+// What a store returns: herald's state as domain values (no row types, no column names), and the
+// filters the API and the engine read by. Every store implementation speaks these.
+import type { Channel, EndpointRecord } from '../domain/endpoint.js';
+import type { ChainBreak, DeliveryStatus, Role, Trigger } from '../domain/ledger-entry.js';
+import type { Outcome } from '../domain/retry-policy.js';
+
+export interface Delivery {
+  id: string;
+  event_id: string;
+  endpoint_id: string | null;
+  channel: Channel;
+  status: DeliveryStatus;
+  next_attempt_at: string | null;
+  /** Attempts made so far (while `delivering`, counting the one in flight). */
+  attempts: number;
+  /** Attempts before the current retry cycle (a redelivery or recovery starts a new one). */
+  cycle_start: number;
+  /** What the next (or in-flight) attempt is, and who asked for it. */
+  next_trigger: Trigger;
+  next_actor: string;
+  lease_until: string | null;
+  last_outcome: Outcome | null;
+  recipients: string[] | null;
+  created_at: string;
+  updated_at: string;
+  /** Held for a digest: the digest delivery that carries it. */
+  digest_id: string | null;
+  /** A digest delivery: the events it carries, oldest first. */
+  digest_event_ids: string[] | null;
+}
+
+export interface AttemptView {
+  n: number;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  outcome: Outcome | null;
+  status_code: number | null;
+  response_body: string | null;
+  error: string | null;
+  trigger: Trigger;
+  actor: string;
+  request_headers: Record<string, string> | null;
+  response_headers: Record<string, string> | null;
+  remote_address: string | null;
+}
+
+/** An endpoint: its recorded configuration plus its live state (enabled, secrets, health). */
+export interface StoredEndpoint extends EndpointRecord {
+  seq: number;
+  disabled_reason: string | null;
+  secret_sealed: string | null;
+  prev_secret_sealed: string | null;
+  prev_secret_expires_at: string | null;
+  failing_since: string | null;
+  consecutive_dead: number;
+  created_at: string;
+  updated_at: string;
+  archived_at: string | null;
+}
+
+export interface StoredIdempotency {
+  fingerprint: string;
+  event_id: string;
+  status: number;
+  response_json: string;
+}
+
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: Role;
+  key_prefix: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A ledger entry as stored: the body is its canonical JSON text, exactly what was hashed. */
+export interface StoredEntry {
+  seq: number;
+  at: string;
+  kind: string;
+  stream: string;
+  actor: string;
+  body: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface QueueStats {
+  waiting: number;
+  delivering: number;
+  oldest_due_at: string | null;
+}
+
+/** Time bounds in filters are RFC 3339 UTC strings as the API received them. */
+export interface DeliveryFilters {
+  endpoint_id?: string | undefined;
+  event_id?: string | undefined;
+  status?: string | undefined;
+  channel?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface EventFilters {
+  type?: string | undefined;
+  subject?: string | undefined;
+  user?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface EndpointFilters {
+  channel?: string | undefined;
+  include_archived?: boolean | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** Where a recovery has got to: an opaque position in creation order. */
+export type RecoveryPosition = [number, number];
+
+export type VerifyResult =
+  | { ok: true; entries: number; head_hash: string }
+  | { ok: false; entries: number; first_broken_seq: number; reason: ChainBreak['reason'] };
+
+export interface ProjectionDifference {
+  table: string;
+  key: string;
+  live: Record<string, unknown> | null;
+  rebuilt: Record<string, unknown> | null;
+}
+
+export interface RebuildReport {
+  entries: number;
+  tables: Record<string, number>;
+  differences: ProjectionDifference[];
+}

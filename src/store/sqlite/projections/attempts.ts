@@ -1,0 +1,127 @@
+// Projections of attempts: leases taken (attempts.leased), attempts recorded (attempt.recorded), and
+// deliveries put back in the queue (deliveries.requeued). The kinds earlier releases wrote for the
+// same (attempt.started, attempt.finished, attempt.interrupted) keep their projections, so their
+// ledgers replay.
+import { sql } from 'kysely';
+import type { AttemptReport } from '../../../domain/ledger-entry.js';
+import type { Db } from '../connection.js';
+import { trackEndpointHealth } from './endpoints.js';
+import { json, type Projections } from './shared.js';
+
+/** A delivery after an attempt: where it stands, when it is next due; its next attempt is a retry by herald. */
+async function settleDelivery(db: Db, at: string, r: Pick<AttemptReport, 'delivery_id' | 'delivery_status' | 'next_attempt_at' | 'outcome'>) {
+  return db
+    .updateTable('deliveries')
+    .set({
+      status: r.delivery_status,
+      next_attempt_at: r.next_attempt_at,
+      lease_until: null,
+      last_outcome: r.outcome,
+      next_trigger: 'retry',
+      next_actor: 'herald',
+      updated_at: at,
+    })
+    .where('id', '=', r.delivery_id)
+    .returning(['endpoint_id', 'digest_events_json'])
+    .executeTakeFirst();
+}
+
+/** What follows a finished attempt: the deliveries a digest carries share its fate; the endpoint's health. */
+async function afterAttempt(db: Db, at: string, r: AttemptReport, delivery: { endpoint_id: string | null; digest_events_json: string | null } | undefined) {
+  if (delivery?.digest_events_json) {
+    await db.updateTable('deliveries').set({ status: r.delivery_status, last_outcome: r.outcome, updated_at: at }).where('digest_id', '=', r.delivery_id).execute();
+  }
+  if (delivery?.endpoint_id) await trackEndpointHealth(db, delivery.endpoint_id, r.outcome === 'succeeded', r.delivery_status === 'dead', r.started_at);
+}
+
+const attemptColumns = (r: AttemptReport) => ({
+  started_at: r.started_at,
+  finished_at: r.finished_at,
+  duration_ms: r.duration_ms,
+  outcome: r.outcome,
+  status_code: r.status_code,
+  error: r.error,
+  request_headers_json: json(r.request_headers),
+  response_headers_json: json(r.response_headers),
+  response_body: r.response_body,
+  remote_address: r.remote_address,
+});
+
+export const attemptProjections: Projections<
+  'attempts.leased' | 'attempt.recorded' | 'deliveries.requeued' | 'attempt.started' | 'attempt.finished' | 'attempt.interrupted'
+> = {
+  'attempts.leased': async (db, { at, body }) => {
+    await sql`UPDATE deliveries
+              SET status = 'delivering', attempts = l.value ->> 'n', lease_until = l.value ->> 'lease_until',
+                  next_attempt_at = NULL, updated_at = ${at}
+              FROM json_each(${JSON.stringify(body.leases)}) AS l
+              WHERE deliveries.id = l.value ->> 'delivery_id'`.execute(db);
+  },
+
+  'attempt.recorded': async (db, { at, body: r }) => {
+    await db
+      .insertInto('attempts')
+      .values({ delivery_id: r.delivery_id, n: r.n, trigger: r.trigger, actor: r.actor, lease_until: null, ...attemptColumns(r) })
+      .execute();
+    await afterAttempt(db, at, r, await settleDelivery(db, at, r));
+  },
+
+  'deliveries.requeued': async (db, { at, actor, body }) => {
+    await db
+      .updateTable('deliveries')
+      .set((eb) => ({
+        status: 'pending',
+        next_attempt_at: body.next_attempt_at,
+        next_trigger: body.trigger,
+        next_actor: actor,
+        cycle_start: eb.ref('attempts'), // a redelivery or recovery starts a fresh retry cycle
+        updated_at: at,
+      }))
+      .where('id', 'in', sql<string>`(select value from json_each(${JSON.stringify(body.delivery_ids)}))`)
+      .execute();
+  },
+
+  // Earlier releases: a lease per attempt (attempt.started, with the attempt's row), then its result.
+  'attempt.started': async (db, { at, actor, body }) => {
+    await db
+      .updateTable('deliveries')
+      .set({ status: 'delivering', attempts: body.n, lease_until: body.lease_until, next_attempt_at: null, updated_at: at })
+      .where('id', '=', body.delivery_id)
+      .execute();
+    await db
+      .insertInto('attempts')
+      .values({
+        delivery_id: body.delivery_id,
+        n: body.n,
+        trigger: body.trigger,
+        actor,
+        started_at: at,
+        lease_until: body.lease_until,
+        finished_at: null,
+        duration_ms: null,
+        outcome: null,
+        status_code: null,
+        error: null,
+        request_headers_json: null,
+        response_headers_json: null,
+        response_body: null,
+        remote_address: null,
+      })
+      .execute();
+  },
+
+  'attempt.finished': async (db, { at, body: r }) => {
+    await db.updateTable('attempts').set(attemptColumns(r)).where('delivery_id', '=', r.delivery_id).where('n', '=', r.n).execute();
+    await afterAttempt(db, at, r, await settleDelivery(db, at, r));
+  },
+
+  'attempt.interrupted': async (db, { at, body }) => {
+    await db
+      .updateTable('attempts')
+      .set({ finished_at: at, outcome: 'interrupted', error: body.reason })
+      .where('delivery_id', '=', body.delivery_id)
+      .where('n', '=', body.n)
+      .execute();
+    await settleDelivery(db, at, { delivery_id: body.delivery_id, delivery_status: body.delivery_status, next_attempt_at: body.next_attempt_at, outcome: 'interrupted' });
+  },
+};

@@ -1,0 +1,116 @@
+// Projections of event.received (the event, its deliveries, its idempotency key) and digest.created
+// (one delivery carrying many events).
+import { type Insertable, sql } from 'kysely';
+import { ingestAnswer } from '../../../domain/event.js';
+import type { Db } from '../connection.js';
+import type { DeliveriesTable } from '../schema.js';
+import { json, type Projections } from './shared.js';
+
+type NewDelivery = Pick<
+  Insertable<DeliveriesTable>,
+  'id' | 'seq' | 'idx' | 'event_id' | 'endpoint_id' | 'channel' | 'recipients_json' | 'next_attempt_at' | 'digest_events_json'
+>;
+
+/** A delivery row as it starts: pending, no attempt yet, its first attempt an `initial` one by `actor`. */
+function newDelivery(d: NewDelivery, actor: string, at: string): Insertable<DeliveriesTable> {
+  return {
+    ...d,
+    status: 'pending',
+    attempts: 0,
+    cycle_start: 0,
+    next_trigger: 'initial',
+    next_actor: actor,
+    lease_until: null,
+    last_outcome: null,
+    created_at: at,
+    updated_at: at,
+    digest_id: null,
+  };
+}
+
+/**
+ * Inserts delivery rows in one statement whatever their number: the rows travel as one JSON parameter
+ * (SQLite's limit on bound variables would refuse a fan-out to a couple of thousand endpoints).
+ */
+async function insertDeliveries(db: Db, rows: Insertable<DeliveriesTable>[]): Promise<void> {
+  const columns = Object.keys(rows[0]!) as Array<keyof DeliveriesTable>;
+  const values = sql.join(columns.map((c) => sql`r.value ->> ${'$.' + c}`));
+  await sql`INSERT INTO deliveries (${sql.join(columns.map((c) => sql.ref(c)))})
+            SELECT ${values} FROM json_each(${JSON.stringify(rows)}) AS r`.execute(db);
+}
+
+export const eventProjections: Projections<'event.received' | 'digest.created'> = {
+  'event.received': async (db, { seq, at, actor, body }) => {
+    const ev = body.event;
+    await db
+      .insertInto('events')
+      .values({
+        id: ev.id,
+        seq,
+        type: ev.type,
+        source: ev.source,
+        subject: ev.subject,
+        user: ev.user,
+        occurred_at: ev.occurred_at,
+        received_at: ev.received_at,
+        data_json: JSON.stringify(ev.data),
+        notify_json: json(ev.notify),
+        api_key_id: body.api_key_id,
+      })
+      .execute();
+    if (body.deliveries.length > 0) {
+      await insertDeliveries(
+        db,
+        body.deliveries.map((d, idx) =>
+          newDelivery(
+            { id: d.id, seq, idx, event_id: ev.id, endpoint_id: d.endpoint_id, channel: d.channel, recipients_json: json(d.recipients), next_attempt_at: d.next_attempt_at, digest_events_json: null },
+            actor,
+            at,
+          ),
+        ),
+      );
+    }
+    if (body.idempotency && body.api_key_id) {
+      await db
+        .insertInto('idempotency_keys')
+        .values({
+          api_key_id: body.api_key_id,
+          key: body.idempotency.key,
+          fingerprint: body.idempotency.fingerprint,
+          event_id: ev.id,
+          status: 202,
+          response_json: JSON.stringify(ingestAnswer(ev, body.deliveries)),
+          seq,
+        })
+        .execute();
+    }
+  },
+
+  'digest.created': async (db, { seq, at, actor, body }) => {
+    await db
+      .insertInto('deliveries')
+      .values(
+        newDelivery(
+          {
+            id: body.delivery.id,
+            seq,
+            idx: 0,
+            event_id: body.event_ids[body.event_ids.length - 1]!,
+            endpoint_id: body.delivery.endpoint_id,
+            channel: body.delivery.channel,
+            recipients_json: null,
+            next_attempt_at: body.delivery.next_attempt_at,
+            digest_events_json: JSON.stringify(body.event_ids),
+          },
+          actor,
+          at,
+        ),
+      )
+      .execute();
+    await db
+      .updateTable('deliveries')
+      .set({ digest_id: body.delivery.id, updated_at: at })
+      .where('id', 'in', sql<string>`(select value from json_each(${JSON.stringify(body.delivery_ids)}))`)
+      .execute();
+  },
+};

@@ -1,0 +1,234 @@
+// Read model of deliveries and attempts, and the engine's questions: what is due, whose lease expired.
+import type { Channel } from '../../../domain/endpoint.js';
+import type { DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
+import type { Outcome } from '../../../domain/retry-policy.js';
+import { type SqlBool, sql } from 'kysely';
+import { decodeCursor, toPage } from '../../cursor.js';
+import type { AttemptView, Delivery, DeliveryFilters, Page, QueueStats, RecoveryPosition } from '../../records.js';
+import type { Db } from '../connection.js';
+import type { AttemptsTable, DeliveriesTable } from '../schema.js';
+
+/**
+ * The scheduler's questions read the partial indexes of waiting deliveries: deliveries_due (by due
+ * time) and deliveries_due_by_endpoint (by endpoint, then due time). SQLite's planner, without
+ * statistics, prefers other indexes and sorts every waiting delivery, so the index is named (INDEXED BY:
+ * an error, not a slow plan, if it ever cannot be used) and the status values are written into the SQL,
+ * which is how SQLite sees that the index's WHERE holds.
+ */
+const indexed = (index: 'deliveries_due' | 'deliveries_due_by_endpoint') =>
+  sql<DeliveriesTable>`deliveries`.as(sql`d indexed by ${sql.raw(index)}` as unknown as 'd');
+const waiting = sql<SqlBool>`d.status in ('pending', 'failed')`;
+
+const iso = (d: Date) => d.toISOString();
+
+function toDelivery(r: DeliveriesTable): Delivery {
+  return {
+    id: r.id,
+    event_id: r.event_id,
+    endpoint_id: r.endpoint_id,
+    channel: r.channel as Channel,
+    status: r.status as DeliveryStatus,
+    next_attempt_at: r.next_attempt_at,
+    attempts: r.attempts,
+    cycle_start: r.cycle_start,
+    next_trigger: r.next_trigger as Trigger,
+    next_actor: r.next_actor,
+    lease_until: r.lease_until,
+    last_outcome: r.last_outcome as Outcome | null,
+    recipients: r.recipients_json == null ? null : (JSON.parse(r.recipients_json) as string[]),
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    digest_id: r.digest_id,
+    digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+  };
+}
+
+function toAttempt(r: AttemptsTable): AttemptView {
+  const obj = (v: string | null) => (v == null ? null : (JSON.parse(v) as Record<string, string>));
+  return {
+    n: r.n,
+    started_at: r.started_at,
+    finished_at: r.finished_at,
+    duration_ms: r.duration_ms,
+    outcome: r.outcome as Outcome | null,
+    status_code: r.status_code,
+    response_body: r.response_body,
+    error: r.error,
+    trigger: r.trigger as Trigger,
+    actor: r.actor,
+    request_headers: obj(r.request_headers_json),
+    response_headers: obj(r.response_headers_json),
+    remote_address: r.remote_address,
+  };
+}
+
+export async function listDeliveries(db: Db, f: DeliveryFilters): Promise<Page<Delivery>> {
+  const after = decodeCursor(f.cursor);
+  let q = db.selectFrom('deliveries').selectAll();
+  if (f.endpoint_id) q = q.where('endpoint_id', '=', f.endpoint_id);
+  if (f.event_id) q = q.where('event_id', '=', f.event_id);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.channel) q = q.where('channel', '=', f.channel);
+  if (f.since) q = q.where('created_at', '>=', f.since);
+  if (f.until) q = q.where('created_at', '<', f.until);
+  if (after) {
+    const [seq, idx] = after;
+    q = q.where((eb) => eb.or([eb('seq', '<', seq), eb.and([eb('seq', '=', seq), eb('idx', '<', idx)])]));
+  }
+  const rows = await q.orderBy('seq', 'desc').orderBy('idx', 'desc').limit(f.limit + 1).execute();
+  return toPage(rows, f.limit, (r) => [r.seq, r.idx], toDelivery);
+}
+
+export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
+  const row = await db.selectFrom('deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toDelivery(row);
+}
+
+export async function deliveriesByIds(db: Db, ids: readonly string[]): Promise<Delivery[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('id', 'in', sql<string>`(select value from json_each(${JSON.stringify(ids)}))`)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+export async function deliveriesOfEvent(db: Db, eventId: string): Promise<Delivery[]> {
+  const rows = await db.selectFrom('deliveries').selectAll().where('event_id', '=', eventId).orderBy('idx').execute();
+  return rows.map(toDelivery);
+}
+
+/**
+ * Every attempt of a delivery, oldest first. An attempt in flight has no row until it is recorded; it
+ * is shown from its lease (the delivery's row), unfinished.
+ */
+export async function attemptsOf(db: Db, deliveryId: string): Promise<AttemptView[]> {
+  const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('n').execute();
+  const attempts = rows.map(toAttempt);
+  const d = await getDelivery(db, deliveryId);
+  if (d?.status === 'delivering' && !attempts.some((a) => a.n === d.attempts)) {
+    attempts.push({
+      n: d.attempts,
+      started_at: d.updated_at,
+      finished_at: null,
+      duration_ms: null,
+      outcome: null,
+      status_code: null,
+      response_body: null,
+      error: null,
+      trigger: d.next_trigger,
+      actor: d.next_actor,
+      request_headers: null,
+      response_headers: null,
+      remote_address: null,
+    });
+  }
+  return attempts;
+}
+
+/** Waiting deliveries of one endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
+export async function dueDeliveries(db: Db, endpointId: string | null, now: Date, limit: number): Promise<Delivery[]> {
+  const rows = await db
+    .selectFrom(indexed('deliveries_due_by_endpoint'))
+    .selectAll()
+    .where('d.endpoint_id', endpointId === null ? 'is' : '=', endpointId)
+    .where(waiting)
+    .where('d.next_attempt_at', '<=', iso(now))
+    .orderBy('d.next_attempt_at')
+    .orderBy(sql`d.rowid`) // the order they were recorded in, for rows due at the same time
+    .limit(limit)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+/** The endpoints with waiting deliveries that came due in (after, upTo]: each row is read once, as it comes due. */
+export async function endpointsDueBetween(db: Db, after: Date | null, upTo: Date): Promise<Array<string | null>> {
+  let q = db.selectFrom(indexed('deliveries_due')).select('d.endpoint_id').distinct().where(waiting).where('d.next_attempt_at', '<=', iso(upTo));
+  if (after) q = q.where('d.next_attempt_at', '>', iso(after));
+  return (await q.execute()).map((r) => r.endpoint_id);
+}
+
+export async function nextDueAfter(db: Db, after: Date): Promise<Date | null> {
+  const row = await db
+    .selectFrom(indexed('deliveries_due'))
+    .select('d.next_attempt_at')
+    .where(waiting)
+    .where('d.next_attempt_at', '>', iso(after))
+    .orderBy('d.next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.next_attempt_at ? new Date(row.next_attempt_at) : null;
+}
+
+export async function expiredLeases(db: Db, now: Date, limit: number): Promise<Delivery[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('status', '=', 'delivering')
+    .where('lease_until', '<', iso(now))
+    .orderBy('lease_until')
+    .limit(limit)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+/** failed/dead deliveries of an endpoint created in [since, until), in creation order, after a position. */
+export async function recoverableDeliveries(
+  db: Db,
+  endpointId: string,
+  since: string,
+  until: string,
+  after: RecoveryPosition,
+  limit: number,
+): Promise<Array<Delivery & { position: RecoveryPosition }>> {
+  const [seq, idx] = after;
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where('status', 'in', ['failed', 'dead'])
+    .where('created_at', '>=', since)
+    .where('created_at', '<', until)
+    .where((eb) => eb.or([eb('seq', '>', seq), eb.and([eb('seq', '=', seq), eb('idx', '>', idx)])]))
+    .orderBy('seq')
+    .orderBy('idx')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...toDelivery(r), position: [r.seq, r.idx] as RecoveryPosition }));
+}
+
+/** Deliveries held for an endpoint's next digest, oldest first. */
+export async function heldDeliveries(db: Db, endpointId: string, limit: number): Promise<Delivery[]> {
+  const rows = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('endpoint_id', '=', endpointId)
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', 'is', null)
+    .where('digest_id', 'is', null)
+    .orderBy('seq')
+    .orderBy('idx')
+    .limit(limit)
+    .execute();
+  return rows.map(toDelivery);
+}
+
+export async function queueStats(db: Db, now: Date): Promise<QueueStats> {
+  const counts = await db
+    .selectFrom('deliveries')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('status', 'in', ['pending', 'failed', 'delivering'])
+    .groupBy('status')
+    .execute();
+  const oldest = await db
+    .selectFrom(indexed('deliveries_due'))
+    .select('d.next_attempt_at')
+    .where(waiting)
+    .where('d.next_attempt_at', '<=', iso(now))
+    .orderBy('d.next_attempt_at')
+    .limit(1)
+    .executeTakeFirst();
+  const n = (s: string) => Number(counts.find((c) => c.status === s)?.n ?? 0);
+  return { waiting: n('pending') + n('failed'), delivering: n('delivering'), oldest_due_at: oldest?.next_attempt_at ?? null };
+}

@@ -1,0 +1,108 @@
+// The SQLite store: one file, WAL, one connection; every write goes through the group commit.
+import type { Store, StoreHooks, StoreReads, Tx, Unit } from '../store.js';
+import { verifyLedger } from '../verify.js';
+import { type Db, type OpenedDatabase, migrateToLatest, openDatabase } from './connection.js';
+import { GroupCommit } from './group-commit.js';
+import * as apiKeys from './queries/api-keys.js';
+import * as deliveries from './queries/deliveries.js';
+import * as endpoints from './queries/endpoints.js';
+import * as events from './queries/events.js';
+import * as idempotency from './queries/idempotency.js';
+import * as ledger from './queries/ledger.js';
+import { rebuildCheck } from './rebuild.js';
+
+export interface SqliteStoreOptions extends StoreHooks {
+  path: string;
+  synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
+}
+
+function reads(db: Db): StoreReads {
+  return {
+    apiKeys: {
+      findActiveKeyByHash: (h) => apiKeys.findActiveKeyByHash(db, h),
+      getKey: (id) => apiKeys.getKey(db, id),
+      listKeys: () => apiKeys.listKeys(db),
+    },
+    deliveries: {
+      listDeliveries: (f) => deliveries.listDeliveries(db, f),
+      getDelivery: (id) => deliveries.getDelivery(db, id),
+      deliveriesOfEvent: (id) => deliveries.deliveriesOfEvent(db, id),
+      attemptsOf: (id) => deliveries.attemptsOf(db, id),
+      endpointsDueBetween: (after, upTo) => deliveries.endpointsDueBetween(db, after, upTo),
+      nextDueAfter: (after) => deliveries.nextDueAfter(db, after),
+      expiredLeases: (now, limit) => deliveries.expiredLeases(db, now, limit),
+      queueStats: (now) => deliveries.queueStats(db, now),
+    },
+    endpoints: {
+      getEndpoint: (id) => endpoints.getEndpoint(db, id),
+      activeEndpoints: () => endpoints.activeEndpoints(db),
+      listEndpoints: (f) => endpoints.listEndpoints(db, f),
+      failingEndpoints: (since, dead) => endpoints.failingEndpoints(db, since, dead),
+    },
+    events: {
+      listEvents: (f) => events.listEvents(db, f),
+      getEvent: (id) => events.getEvent(db, id),
+      eventsByIds: (ids) => events.eventsByIds(db, ids),
+    },
+    idempotency: {
+      findIdempotency: (apiKeyId, key) => idempotency.findIdempotency(db, apiKeyId, key),
+    },
+    ledger: {
+      entriesAfter: (after, limit) => ledger.entriesAfter(db, after, limit),
+      ledgerHead: () => ledger.ledgerHead(db),
+    },
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly read: StoreReads;
+  private readonly writer: GroupCommit;
+  private closed = false;
+
+  private constructor(private readonly opened: OpenedDatabase, hooks: StoreHooks) {
+    this.read = reads(opened.db);
+    this.writer = new GroupCommit(opened.db, hooks);
+  }
+
+  /** Opens (creating it if need be) and migrates the database. */
+  static async open(opts: SqliteStoreOptions): Promise<SqliteStore> {
+    const opened = openDatabase({ path: opts.path, synchronous: opts.synchronous ?? 'FULL' });
+    try {
+      await migrateToLatest(opened.db);
+    } catch (err) {
+      await opened.db.destroy();
+      throw err;
+    }
+    return new SqliteStore(opened, opts);
+  }
+
+  transact<T>(unit: Unit<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.writer.write(unit as (tx: Tx) => Promise<T>);
+  }
+
+  verify() {
+    return verifyLedger(this.read.ledger.entriesAfter);
+  }
+
+  rebuildCheck() {
+    return rebuildCheck(this.opened.db);
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      this.opened.raw.pragma('user_version');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.drain();
+    await this.opened.db.destroy();
+  }
+}
