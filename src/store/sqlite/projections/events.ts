@@ -28,15 +28,13 @@ function newDelivery(d: NewDelivery, actor: string, at: string): Insertable<Deli
   };
 }
 
-/**
- * Inserts delivery rows in one statement whatever their number: the rows travel as one JSON parameter
- * (SQLite's limit on bound variables would refuse a fan-out to a couple of thousand endpoints).
- */
+/** Rows per INSERT: SQLite refuses a statement with more than 32,766 bound values (a fan-out to ~1,700 endpoints). */
+const DELIVERIES_PER_INSERT = 500;
+
 async function insertDeliveries(db: Db, rows: Insertable<DeliveriesTable>[]): Promise<void> {
-  const columns = Object.keys(rows[0]!) as Array<keyof DeliveriesTable>;
-  const values = sql.join(columns.map((c) => sql`r.value ->> ${'$.' + c}`));
-  await sql`INSERT INTO deliveries (${sql.join(columns.map((c) => sql.ref(c)))})
-            SELECT ${values} FROM json_each(${JSON.stringify(rows)}) AS r`.execute(db);
+  for (let i = 0; i < rows.length; i += DELIVERIES_PER_INSERT) {
+    await db.insertInto('deliveries').values(rows.slice(i, i + DELIVERIES_PER_INSERT)).execute();
+  }
 }
 
 export const eventProjections: Projections<'event.received' | 'digest.created'> = {

@@ -1,4 +1,5 @@
 // Read model of events: filters and keyset pagination (newest first), one event with its deliveries.
+import { sql } from 'kysely';
 import type { EventRecord } from '../../../domain/event.js';
 import { decodeCursor, toPage } from '../../cursor.js';
 import type { EventFilters, Page } from '../../records.js';
@@ -34,7 +35,13 @@ export async function listEvents(db: Db, f: EventFilters): Promise<Page<EventRec
 
 export async function eventsByIds(db: Db, ids: readonly string[]): Promise<EventRecord[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('events').selectAll().where('id', 'in', ids).orderBy('seq').execute();
+  // One statement text whatever the number of ids (the prepared-statement cache keeps one).
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('id', 'in', sql<string>`(select value from json_each(${JSON.stringify(ids)}))`)
+    .orderBy('seq')
+    .execute();
   return rows.map(toEvent);
 }
 
