@@ -13,6 +13,7 @@ import type { ServiceContext } from './services/context.js';
 import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
 import { EventsService } from './services/events.js';
+import { LedgerService } from './services/ledger.js';
 import { emitHeraldEvent } from './services/record-event.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -112,7 +113,10 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   scheduler.start();
 
   let accepting = true;
-  const app = createHttpApp({ config, log, metrics, store, version: VERSION, events, endpoints, deliveries, apiKeys, isAccepting: () => accepting });
+  const app = createHttpApp({
+    config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
+    ledger: new LedgerService(ctx), isReady: () => store.ready(), isAccepting: () => accepting,
+  });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: config.HERALD_PORT, hostname: config.HERALD_HOST }, () => resolve(s as Server)) as Server;
     s.once('error', reject);

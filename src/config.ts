@@ -26,7 +26,6 @@ export const configSchema = z
     HERALD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).default(262_144),
     HERALD_MAX_BATCH_BYTES: int(1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
     HERALD_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
-    HERALD_WRITER_THREAD: bool.default(true),
     HERALD_LEASE_MARGIN_MS: int(100, 3_600_000).default(5_000),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),

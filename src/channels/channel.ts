@@ -66,3 +66,6 @@ export function failure(outcome: Outcome, error: string, extra: Partial<SendResu
     ...extra,
   };
 }
+
+/** The sender of each channel. */
+export type Senders = Record<Channel, ChannelSender>;

@@ -1,7 +1,6 @@
 // herald's default templates per channel (single event and digest), used when an endpoint has none.
 // Liquid, rendered with the variables described in templates.ts.
 import type { Channel } from '../domain/endpoint.js';
-import type { TemplatePart } from './templates.js';
 
 // Literal text is never escaped; every {{ value }} is, per channel.
 const STATUS_WORD = `{% if status == 'success' %} — succeeded{% elsif status == 'failure' %} — failed{% endif %}`;
@@ -107,6 +106,8 @@ const chatSingle = (bold: string) =>
 const chatDigest = (bold: string) =>
   `${bold}herald digest${bold}: ${DIGEST_SUMMARY}{% for e in digest.events %}\n• ${bold}{{ e.type }}${bold}{% if e.subject %} {{ e.subject }}{% endif %}` +
   `{% if e.user %} ({{ e.user }}){% endif %}${ITEM_STATUS_WORD}{% if e.link %} {{ e.link }}{% endif %}{% endfor %}`;
+
+export type TemplatePart = 'subject' | 'text' | 'html' | 'body';
 
 export type Parts = Partial<Record<TemplatePart, string>>;
 

@@ -1,8 +1,8 @@
 // The sender for each channel, built once from the config and the shared HTTP client.
 import type { Config } from '../config.js';
-import type { Senders } from '../engine/attempt.js';
 import { createDiscordSender } from './discord.js';
 import { createEmailSender } from './email.js';
+import type { Senders } from './channel.js';
 import type { HttpClient } from './http-client.js';
 import { createSlackSender } from './slack.js';
 import { renderPart } from './templates.js';

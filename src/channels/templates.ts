@@ -4,7 +4,7 @@ import { Cron } from 'croner';
 import { Liquid, type Template as ParsedTemplate, toValue } from 'liquidjs';
 import type { Channel, Template } from '../domain/endpoint.js';
 import type { EventRecord } from '../domain/event.js';
-import { DEFAULT_TEMPLATES } from './default-templates.js';
+import { DEFAULT_TEMPLATES, type TemplatePart } from './default-templates.js';
 import type { SendRequest } from './channel.js';
 
 /** Render time per template (ms): a hostile loop is cut off here. */
@@ -17,7 +17,7 @@ export const PARSE_LIMIT = 256 * 1024;
 export const OUTPUT_LIMIT = 1024 * 1024;
 
 export type EventStatus = 'success' | 'failure' | 'other';
-export type TemplatePart = 'subject' | 'text' | 'html' | 'body';
+export type { TemplatePart };
 
 /** One event as templates see it (`event`, and each item of `digest.events`). */
 export interface TemplateEvent {

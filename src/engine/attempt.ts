@@ -1,17 +1,15 @@
 // One attempt of a leased delivery: send it through its channel, then record the outcome (record.ts).
 // The slot is given back as soon as the send is over, so the next lease and this record can share a
 // commit.
-import type { ChannelSender, SendRequest, SendResult } from '../channels/channel.js';
+import type { SendRequest, SendResult, Senders } from '../channels/channel.js';
 import { failure } from '../channels/channel.js';
-import { type Channel, DEFAULT_TIMEOUT_MS } from '../domain/endpoint.js';
+import { DEFAULT_TIMEOUT_MS } from '../domain/endpoint.js';
 import type { EventRecord } from '../domain/event.js';
 import type { ServiceContext } from '../services/context.js';
 import type { EndpointsService } from '../services/endpoints.js';
 import type { StoredEndpoint } from '../store/records.js';
 import type { Leased } from './lease.js';
 import type { FinishedAttempt, RecordOutcome } from './record.js';
-
-export type Senders = Record<Channel, ChannelSender>;
 
 interface OpenedEndpoint {
   signingSecrets: string[];

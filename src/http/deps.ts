@@ -6,18 +6,20 @@ import type { ApiKeysService } from '../services/api-keys.js';
 import type { DeliveriesService } from '../services/deliveries.js';
 import type { EndpointsService } from '../services/endpoints.js';
 import type { EventsService } from '../services/events.js';
-import type { Store } from '../store/store.js';
+import type { LedgerService } from '../services/ledger.js';
 
 export interface HttpDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  store: Store;
   version: string;
   events: EventsService;
   endpoints: EndpointsService;
   deliveries: DeliveriesService;
   apiKeys: ApiKeysService;
+  ledger: LedgerService;
+  /** The store answers and can take writes. */
+  isReady: () => Promise<boolean>;
   /** False while shutting down: /readyz answers 503. */
   isAccepting: () => boolean;
 }

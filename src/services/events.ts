@@ -4,6 +4,7 @@ import { canonicalJson, sha256Hex } from '../domain/canonical-json.js';
 import { HeraldError, fieldErrors, problemTypeUri } from '../domain/errors.js';
 import { postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
+import type { EventFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { type IngestItem, type IngestOutcome, ingestUnit, replayOf } from './ingest.js';
 
@@ -35,6 +36,21 @@ export class EventsService {
   private readonly inFlight = new Set<string>();
 
   constructor(private readonly ctx: ServiceContext) {}
+
+  list(filters: EventFilters) {
+    return this.ctx.store.read.events.listEvents(filters);
+  }
+
+  /** One event with its deliveries. */
+  async get(id: string) {
+    const event = await this.ctx.store.read.events.getEvent(id);
+    if (!event) throw new HeraldError('not_found', `no event ${id}`);
+    const deliveries = await this.ctx.store.read.deliveries.deliveriesOfEvent(id);
+    return {
+      ...event,
+      deliveries: deliveries.map((d) => ({ id: d.id, endpoint_id: d.endpoint_id, channel: d.channel, status: d.status, attempts: d.attempts, next_attempt_at: d.next_attempt_at })),
+    };
+  }
 
   private record(principal: Principal, items: IngestItem[]): Promise<IngestOutcome[]> {
     return this.ctx.store.transact((tx) => ingestUnit(tx, this.ctx, principal, items));

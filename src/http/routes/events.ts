@@ -78,7 +78,7 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
       }),
       responses: { 200: { description: 'a page of events', schema: page(eventSchema, 'EventPage') } },
     },
-    async (c, q) => c.json(await deps.store.read.events.listEvents(q), 200),
+    async (c, q) => c.json(await deps.events.list(q), 200),
   );
 
   api.route(
@@ -91,24 +91,7 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
       responses: { 200: { description: 'the event', schema: eventWithDeliveriesSchema }, 404: { description: 'no such event' } },
     },
     async (c) => {
-      const id = c.req.param('id')!;
-      const event = await deps.store.read.events.getEvent(id);
-      if (!event) throw new HeraldError('not_found', `no event ${id}`);
-      const deliveries = await deps.store.read.deliveries.deliveriesOfEvent(id);
-      return c.json(
-        {
-          ...event,
-          deliveries: deliveries.map((d) => ({
-            id: d.id,
-            endpoint_id: d.endpoint_id,
-            channel: d.channel,
-            status: d.status,
-            attempts: d.attempts,
-            next_attempt_at: d.next_attempt_at,
-          })),
-        },
-        200,
-      );
+      return c.json(await deps.events.get(c.req.param('id')!), 200);
     },
   );
 }

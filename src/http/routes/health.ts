@@ -17,7 +17,7 @@ export function healthRoutes(api: Api, deps: HttpDeps): void {
     },
     async (c) => {
       if (!deps.isAccepting()) throw new HeraldError('unavailable', 'herald is shutting down');
-      if (!(await deps.store.ready())) throw new HeraldError('unavailable', 'the store is not writable');
+      if (!(await deps.isReady())) throw new HeraldError('unavailable', 'the store is not writable');
       return c.json({ status: 'ready' as const }, 200);
     },
   );

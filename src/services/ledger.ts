@@ -1,0 +1,37 @@
+// The ledger as auditors read it: entries in order (pages, or an export a page at a time) and the
+// verification of its hash chain.
+import type { StoredEntry } from '../store/records.js';
+import type { ServiceContext } from './context.js';
+
+export function entryView(e: StoredEntry) {
+  return { seq: e.seq, at: e.at, kind: e.kind, stream: e.stream, actor: e.actor, body: JSON.parse(e.body) as unknown, prev_hash: e.prev_hash, hash: e.hash };
+}
+
+export type EntryView = ReturnType<typeof entryView>;
+
+export class LedgerService {
+  constructor(private readonly ctx: Pick<ServiceContext, 'store'>) {}
+
+  /** Entries with seq > after, at most `limit`, and the `after` of the next page. */
+  async page(after: number, limit: number): Promise<{ data: EntryView[]; next_cursor: string | null }> {
+    const rows = await this.ctx.store.read.ledger.entriesAfter(after, limit + 1);
+    const more = rows.length > limit;
+    const data = (more ? rows.slice(0, limit) : rows).map(entryView);
+    return { data, next_cursor: more ? String(data[data.length - 1]!.seq) : null };
+  }
+
+  /** Every entry after `after`, a page at a time. */
+  async *export(after: number, pageSize = 1000): AsyncGenerator<EntryView[]> {
+    for (;;) {
+      const rows = await this.ctx.store.read.ledger.entriesAfter(after, pageSize);
+      if (rows.length === 0) return;
+      yield rows.map(entryView);
+      after = rows[rows.length - 1]!.seq;
+      if (rows.length < pageSize) return;
+    }
+  }
+
+  verify() {
+    return this.ctx.store.verify();
+  }
+}
