@@ -114,7 +114,8 @@ export class GroupCommit {
       const next = seq + 1;
       const entryHash = entryHashFromCanonicalBody(hash, { seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor }, body);
       const entry = { ...draft, seq: next, at, prev_hash: hash, hash: entryHash } as LedgerEntry<K>;
-      await conn.insertInto('ledger').values({ seq: next, at, kind: draft.kind, stream: draft.stream, actor: draft.actor, body, prev_hash: hash, hash: entryHash }).execute();
+      await sql`INSERT INTO ledger (seq, at, kind, stream, actor, body, prev_hash, hash)
+                VALUES (${next}, ${at}, ${draft.kind}, ${draft.stream}, ${draft.actor}, ${body}, ${hash}, ${entryHash})`.execute(conn);
       await applyEntry(conn, entry as LedgerEntry);
       seq = next;
       hash = entryHash;

@@ -8,22 +8,18 @@ import type { Db } from '../connection.js';
 import { trackEndpointHealth } from './endpoints.js';
 import { json, type Projections } from './shared.js';
 
+// The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
+// took to run them.
+
 /** A delivery after an attempt: where it stands, when it is next due; its next attempt is a retry by herald. */
 async function settleDelivery(db: Db, at: string, r: Pick<AttemptReport, 'delivery_id' | 'delivery_status' | 'next_attempt_at' | 'outcome'>) {
-  return db
-    .updateTable('deliveries')
-    .set({
-      status: r.delivery_status,
-      next_attempt_at: r.next_attempt_at,
-      lease_until: null,
-      last_outcome: r.outcome,
-      next_trigger: 'retry',
-      next_actor: 'herald',
-      updated_at: at,
-    })
-    .where('id', '=', r.delivery_id)
-    .returning(['endpoint_id', 'digest_events_json'])
-    .executeTakeFirst();
+  const { rows } = await sql<{ endpoint_id: string | null; digest_events_json: string | null }>`
+    UPDATE deliveries
+    SET status = ${r.delivery_status}, next_attempt_at = ${r.next_attempt_at}, lease_until = NULL, last_outcome = ${r.outcome},
+        next_trigger = 'retry', next_actor = 'herald', updated_at = ${at}
+    WHERE id = ${r.delivery_id}
+    RETURNING endpoint_id, digest_events_json`.execute(db);
+  return rows[0];
 }
 
 /** What follows a finished attempt: the deliveries a digest carries share its fate; the endpoint's health. */
@@ -59,10 +55,10 @@ export const attemptProjections: Projections<
   },
 
   'attempt.recorded': async (db, { at, body: r }) => {
-    await db
-      .insertInto('attempts')
-      .values({ delivery_id: r.delivery_id, n: r.n, trigger: r.trigger, actor: r.actor, lease_until: null, ...attemptColumns(r) })
-      .execute();
+    await sql`INSERT INTO attempts (delivery_id, n, trigger, actor, lease_until, started_at, finished_at, duration_ms, outcome, status_code,
+                                    error, request_headers_json, response_headers_json, response_body, remote_address)
+              VALUES (${r.delivery_id}, ${r.n}, ${r.trigger}, ${r.actor}, NULL, ${r.started_at}, ${r.finished_at}, ${r.duration_ms}, ${r.outcome},
+                      ${r.status_code}, ${r.error}, ${json(r.request_headers)}, ${json(r.response_headers)}, ${r.response_body}, ${r.remote_address})`.execute(db);
     await afterAttempt(db, at, r, await settleDelivery(db, at, r));
   },
 

@@ -1,6 +1,7 @@
 // Projections of endpoint.* entries into the endpoints table, and the endpoint health counters
 // (circuit-breaker inputs) that attempt outcomes update.
 import type { EndpointRecord } from '../../../domain/endpoint.js';
+import { sql } from 'kysely';
 import type { Db } from '../connection.js';
 import type { EndpointsTable } from '../schema.js';
 import { json, type Projections } from './shared.js';
@@ -116,12 +117,8 @@ export const endpointProjections: Projections<
  */
 export async function trackEndpointHealth(db: Db, endpointId: string, succeeded: boolean, died: boolean, startedAt: string): Promise<void> {
   if (succeeded) {
-    await db
-      .updateTable('endpoints')
-      .set({ failing_since: null, consecutive_dead: 0 })
-      .where('id', '=', endpointId)
-      .where((eb) => eb.or([eb('failing_since', 'is not', null), eb('consecutive_dead', '!=', 0)]))
-      .execute();
+    await sql`UPDATE endpoints SET failing_since = NULL, consecutive_dead = 0
+              WHERE id = ${endpointId} AND (failing_since IS NOT NULL OR consecutive_dead != 0)`.execute(db);
     return;
   }
   await db
