@@ -108,6 +108,7 @@ export const endpointSchema = z
     subject: nullable(z.string()),
     timeout_ms: z.number().int(),
     retry: z.unknown().nullable(),
+    rate_limit: nullable(z.object({ per_second: z.number() })),
     template: z.unknown().nullable(),
     digest: z.unknown().nullable().optional(),
     description: nullable(z.string()),

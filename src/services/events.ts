@@ -31,6 +31,9 @@ function validate(body: unknown): IngestItem['event'] {
   return data === undefined ? parsed.data : { ...parsed.data, data };
 }
 
+/** Batch items recorded per unit of work. */
+const BATCH_ITEMS_PER_UNIT = 100;
+
 export class EventsService {
   /** Keys whose first request is still being committed: a second one answers 409. */
   private readonly inFlight = new Set<string>();
@@ -101,13 +104,16 @@ export class EventsService {
           results[i] = this.itemError(typeof rawKey === 'string' ? rawKey : null, err);
         }
       }
-      if (todo.length > 0) {
+      // A chunk per transaction, one after the other: a large batch never holds the writer for long, so
+      // the deliveries' leases and records keep getting their turn while it is recorded.
+      for (let start = 0; start < todo.length; start += BATCH_ITEMS_PER_UNIT) {
+        const chunk = todo.slice(start, start + BATCH_ITEMS_PER_UNIT);
         const outcomes = await this.record(
           principal,
-          todo.map((t) => t.item),
+          chunk.map((t) => t.item),
         );
         outcomes.forEach((o, n) => {
-          const { i, item } = todo[n]!;
+          const { i, item } = chunk[n]!;
           if (o.ok) {
             this.count(o);
             results[i] = { idempotency_key: item.key, status: o.status, ...(o.replayed ? { replayed: true } : {}), event: o.body };

@@ -377,6 +377,34 @@ describe('per-endpoint limit', () => {
   });
 });
 
+describe('per-endpoint rate limit', () => {
+  const herald = useHerald();
+
+  it('spaces attempts to at most rate_limit.per_second after a burst of one second\'s worth; other endpoints are not held back', async () => {
+    const h = herald();
+    const rx = await startReceiver({ status: 200 });
+    try {
+      const bad = await h.request('POST', '/v1/endpoints', { body: { channel: 'webhook', url: `${rx.url}/x`, events: ['*'], rate_limit: { per_second: 0 } } });
+      expect(bad.status).toBe(422);
+      const slow = await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/limited`, events: ['rate.*'], rate_limit: { per_second: 4 } });
+      expect(slow.rate_limit).toEqual({ per_second: 4 });
+      await createEndpoint(h, { channel: 'webhook', url: `${rx.url}/free`, events: ['rate.*'] });
+      const events = Array.from({ length: 12 }, (_, i) => ({ idempotency_key: `rate-${i}`, type: 'rate.tick', data: { i } }));
+      expect((await h.request('POST', '/v1/events/batch', { body: { events } })).status).toBe(200);
+      await waitFor('24 deliveries', () => rx.received.length === 24, 10_000);
+      const limited = rx.received.filter((r) => r.path === '/limited').map((r) => r.at);
+      const free = rx.received.filter((r) => r.path === '/free').map((r) => r.at);
+      // 4 at once, then one every 250 ms: the 12th about 2 s after the first.
+      expect(limited[11]! - limited[0]!).toBeGreaterThanOrEqual(1700);
+      for (const t of limited) expect(limited.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(8);
+      expect(free[11]! - free[0]!).toBeLessThan(1000);
+      expect(new Set(rx.received.map((r) => `${r.path} ${String(r.headers['webhook-id'])}`)).size).toBe(24);
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
 describe('a lease the store refuses', () => {
   const herald = useHerald({ HERALD_MAX_PER_ENDPOINT: 1 });
 
