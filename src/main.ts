@@ -70,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
           store, config, log, clock: () => new Date(), secretKey: loadEncryptionKey(config).key,
           endpoints: new EndpointCache(), metrics: createMetrics(async () => ({ waiting: 0, delivering: 0, oldest_due_at: null })),
         };
-        const key = await new ApiKeysService(ctx).create({ ...SYSTEM, name: 'cli' }, { role: values.role, name: values.name });
+        const key = await new ApiKeysService(ctx).create({ ...SYSTEM, name: 'cli' }, { role: values.role as Role, name: values.name });
         console.log(key.key);
         console.error(`herald: created ${key.role} key "${key.name}" (${key.id}); it is shown only this once`);
         return 0;

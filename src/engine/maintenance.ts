@@ -2,7 +2,7 @@
 //  - lease reaper: an attempt whose lease ran out (its process died) becomes `interrupted` and is retried;
 //  - circuit breaker: an endpoint failing for too long, or dying delivery after delivery, is disabled.
 import { Cron } from 'croner';
-import { SYSTEM, type ServiceContext } from '../services/context.js';
+import type { ServiceContext } from '../services/context.js';
 import { autoDisableEndpoint } from '../services/endpoints.js';
 import { recordExpiredLease } from './record.js';
 

@@ -1,5 +1,6 @@
-// One definition per route feeds both hono (auth, query parsing, handler) and the OpenAPI registry,
-// so /openapi.json is generated from the same zod schemas the handlers use and cannot drift.
+// One definition per route feeds both hono (auth, query and body validation, handler) and the OpenAPI
+// registry, so /openapi.json is generated from the same zod schemas that validate requests and cannot
+// drift. Services receive bodies already validated.
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -7,13 +8,14 @@ import { HeraldError, fieldErrors } from '../domain/errors.js';
 import type { Role } from '../domain/ledger-entry.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import { type HttpEnv, requireRole } from './auth.js';
+import { readJson } from './body.js';
 import { problemSchema } from './schemas.js';
 
 extendZodWithOpenApi(z);
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
-export interface RouteDef<Q extends z.ZodType | undefined> {
+export interface RouteDef<Q extends z.ZodType | undefined, B extends z.ZodType | undefined = undefined> {
   method: Method;
   /** hono-style path, e.g. /v1/events/:id */
   path: string;
@@ -22,12 +24,21 @@ export interface RouteDef<Q extends z.ZodType | undefined> {
   summary: string;
   description?: string;
   query?: Q;
-  body?: z.ZodType;
+  /** Validates the JSON body (an empty body is {}): a 422 naming the fields, before the handler runs. */
+  body?: B;
+  /** The 422's detail when the body is not valid. */
+  invalidBody?: string;
+  /**
+   * The body schema checks JSON values herald cannot record itself (it names the field); otherwise a
+   * body with such values (a lone surrogate, 1e400, hostile nesting) is refused before the schema runs.
+   */
+  checksJsonValues?: boolean;
   headers?: z.ZodObject;
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 
-type Handler<Q> = (c: Context<HttpEnv>, query: Q) => Response | Promise<Response>;
+/** `raw` is the body as JSON.parse made it (ingest fingerprints it, and keeps `data` exactly as sent). */
+type Handler<Q, B> = (c: Context<HttpEnv>, query: Q, body: B, raw: unknown) => Response | Promise<Response>;
 
 export const listQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(50).describe('page size (default 50, max 500)'),
@@ -50,11 +61,11 @@ export class Api {
     this.registry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'an API key' });
   }
 
-  route<Q extends z.ZodType | undefined = undefined>(
-    def: RouteDef<Q>,
-    handler: Handler<Q extends z.ZodType ? z.output<Q> : undefined>,
+  route<Q extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+    def: RouteDef<Q, B>,
+    handler: Handler<Q extends z.ZodType ? z.output<Q> : undefined, B extends z.ZodType ? z.output<B> : undefined>,
   ): void {
-    this.document(def);
+    this.document(def as RouteDef<z.ZodType | undefined, z.ZodType | undefined>);
     const middleware = def.role ? [requireRole(this.keys, def.role)] : [];
     this.app.on(def.method.toUpperCase(), [def.path], ...middleware, async (c) => {
       let query: unknown;
@@ -63,7 +74,15 @@ export class Api {
         if (!parsed.success) throw new HeraldError('bad_request', 'the query string is not valid', fieldErrors(parsed.error.issues));
         query = parsed.data;
       }
-      return handler(c as Context<HttpEnv>, query as never);
+      let raw: unknown;
+      let body: unknown;
+      if (def.body) {
+        raw = await readJson(c, { checked: !def.checksJsonValues });
+        const parsed = def.body.safeParse(raw ?? {});
+        if (!parsed.success) throw new HeraldError('validation', def.invalidBody ?? 'the request body is not valid', fieldErrors(parsed.error.issues));
+        body = parsed.data;
+      }
+      return handler(c as Context<HttpEnv>, query as never, body as never, raw);
     });
   }
 
@@ -78,7 +97,7 @@ export class Api {
     });
   }
 
-  private document(def: RouteDef<z.ZodType | undefined>): void {
+  private document(def: RouteDef<z.ZodType | undefined, z.ZodType | undefined>): void {
     const params = [...def.path.matchAll(/:(\w+)/g)].map((m) => m[1]!);
     const problems: Record<number, string> = def.role ? { 401: 'missing or invalid API key', 403: 'role not allowed' } : {};
     const responses: RouteConfig['responses'] = {};

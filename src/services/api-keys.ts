@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { sha256Hex } from '../domain/canonical-json.js';
-import { HeraldError, fieldErrors } from '../domain/errors.js';
+import { HeraldError } from '../domain/errors.js';
 import { newId } from '../domain/ids.js';
 import { ROLES, type Role } from '../domain/ledger-entry.js';
 import { BoundedCache } from './caches.js';
@@ -64,10 +64,8 @@ export class ApiKeysService {
     return principal;
   }
 
-  async create(actor: Principal, body: unknown) {
-    const parsed = createKeySchema.safeParse(body ?? {});
-    if (!parsed.success) throw new HeraldError('validation', 'the key is not valid', fieldErrors(parsed.error.issues));
-    return this.ctx.store.transact((tx) => this.append(tx, actor, parsed.data.name, parsed.data.role));
+  async create(actor: Principal, input: z.output<typeof createKeySchema>) {
+    return this.ctx.store.transact((tx) => this.append(tx, actor, input.name, input.role));
   }
 
   /** On first start with an empty store and no HERALD_ADMIN_KEY: an admin key, returned once to be printed. */

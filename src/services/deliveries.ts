@@ -1,7 +1,7 @@
 // Deliveries as the API shows them, and the operator's actions on them: redeliver one, recover
 // everything that failed to an endpoint since T, send a test event to an endpoint.
 import { z } from 'zod';
-import { HeraldError, fieldErrors } from '../domain/errors.js';
+import { HeraldError } from '../domain/errors.js';
 import type { Delivery, DeliveryFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
@@ -37,11 +37,6 @@ export const recoverSchema = z
   .strict()
   .meta({ id: 'RecoverInput' });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success) throw new HeraldError('validation', 'the request is not valid', fieldErrors(r.error.issues));
-  return r.data;
-}
 
 export class DeliveriesService {
   private readonly recoveries = new Set<Promise<void>>();
@@ -60,8 +55,7 @@ export class DeliveriesService {
   }
 
   /** A new attempt now, freshly signed, with a fresh retry budget; the actor and reason go in the ledger. */
-  async redeliver(p: Principal, id: string, body: unknown) {
-    const { reason } = parse(redeliverSchema, body);
+  async redeliver(p: Principal, id: string, { reason }: z.output<typeof redeliverSchema>) {
     await this.ctx.store.transact(async (tx) => {
       const d = await tx.getDelivery(id);
       if (!d) throw new HeraldError('not_found', `no delivery ${id}`);
@@ -86,8 +80,7 @@ export class DeliveriesService {
    * is queued before answering, the rest in the background; only failed/dead ones are touched, so a
    * repeated request does not queue anything twice.
    */
-  async recover(p: Principal, endpointId: string, body: unknown) {
-    const input = parse(recoverSchema, body);
+  async recover(p: Principal, endpointId: string, input: z.output<typeof recoverSchema>) {
     const now = this.ctx.clock();
     const since = new Date(input.since).toISOString();
     const until = new Date(Math.min(input.until ? Date.parse(input.until) : now.getTime(), now.getTime())).toISOString();

@@ -2,7 +2,7 @@
 // matching to endpoints and the ledger entry) in one unit of work (ingest.ts).
 import { canonicalJson, sha256Hex } from '../domain/canonical-json.js';
 import { HeraldError, fieldErrors, problemTypeUri } from '../domain/errors.js';
-import { postedEventSchema } from '../domain/event.js';
+import { type PostedEvent, postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
 import type { EventFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
@@ -22,13 +22,21 @@ export interface BatchItemResult {
   error?: { type: string; title: string; status: number; detail?: string; errors?: unknown };
 }
 
-function validate(body: unknown): IngestItem['event'] {
+/**
+ * The event to record from its validated form and the body as JSON.parse made it: zod rebuilds a record
+ * by assignment, which turns an own "__proto__" key into the object's prototype (the key would vanish
+ * from the ledger, yet read through), so `data` is kept as sent.
+ */
+function asSent(event: PostedEvent, raw: unknown): IngestItem['event'] {
+  const data = (raw as { data?: Record<string, unknown> }).data;
+  return data === undefined ? event : { ...event, data };
+}
+
+/** A batch item: each is checked on its own, so a bad one fails alone. */
+function validateItem(body: unknown): IngestItem['event'] {
   const parsed = postedEventSchema.safeParse(body);
   if (!parsed.success) throw new HeraldError('validation', 'the event is not valid', fieldErrors(parsed.error.issues));
-  // zod rebuilds a record by assignment, which turns an own "__proto__" key into the object's
-  // prototype (the key vanishes from the ledger, yet reads through). Keep `data` as JSON.parse made it.
-  const data = (body as { data?: Record<string, unknown> }).data;
-  return data === undefined ? parsed.data : { ...parsed.data, data };
+  return asSent(parsed.data, body);
 }
 
 /** Batch items recorded per unit of work. */
@@ -59,10 +67,10 @@ export class EventsService {
     return this.ctx.store.transact((tx) => ingestUnit(tx, this.ctx, principal, items));
   }
 
-  async ingest(principal: Principal, keyHeader: string | undefined, body: unknown): Promise<IngestResult> {
+  /** One event, validated by the route; `raw` is the body as sent (its fingerprint identifies a retry). */
+  async ingest(principal: Principal, keyHeader: string | undefined, event: PostedEvent, raw: unknown): Promise<IngestResult> {
     const key = parseIdempotencyKey(keyHeader);
-    const event = validate(body);
-    const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
+    const item: IngestItem = { key, event: asSent(event, raw), fingerprint: sha256Hex(canonicalJson(raw)) };
     const slot = await this.claim(principal, item);
     if (typeof slot !== 'string') return slot;
     try {
@@ -86,7 +94,7 @@ export class EventsService {
         try {
           const key = checkKey(rawKey);
           const { idempotency_key: _drop, ...body } = raw as Record<string, unknown>;
-          const event = validate(body);
+          const event = validateItem(body);
           this.checkSize(body);
           const item: IngestItem = { key, event, fingerprint: sha256Hex(canonicalJson(body)) };
           // A key repeated inside one batch is handled in order by the unit (a replay, or 422).

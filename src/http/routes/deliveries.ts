@@ -2,7 +2,6 @@
 import { z } from 'zod';
 import { CHANNELS } from '../../domain/endpoint.js';
 import { redeliverSchema } from '../../services/deliveries.js';
-import { readJson } from '../body.js';
 import type { HttpDeps } from '../deps.js';
 import { type Api, listQuery, timeParam } from '../route.js';
 import { deliverySchema, deliveryWithAttemptsSchema, page } from '../schemas.js';
@@ -45,6 +44,6 @@ export function deliveryRoutes(api: Api, deps: HttpDeps): void {
         409: { description: 'in flight, cancelled, or its endpoint is disabled' },
       },
     },
-    async (c) => c.json(await deps.deliveries.redeliver(c.get('principal'), c.req.param('id')!, await readJson(c)), 202),
+    async (c, _q, body) => c.json(await deps.deliveries.redeliver(c.get('principal'), c.req.param('id')!, body), 202),
   );
 }

@@ -2,8 +2,7 @@
 import { z } from 'zod';
 import { CHANNELS, endpointInputSchema } from '../../domain/endpoint.js';
 import { recoverSchema } from '../../services/deliveries.js';
-import { reasonSchema, rotateSecretSchema } from '../../services/endpoints.js';
-import { readJson } from '../body.js';
+import { endpointPatchSchema, reasonSchema, rotateSecretSchema } from '../../services/endpoints.js';
 import type { HttpDeps } from '../deps.js';
 import { type Api, listQuery } from '../route.js';
 import { endpointSchema, ingestAnswerSchema, page } from '../schemas.js';
@@ -21,7 +20,7 @@ export function endpointRoutes(api: Api, deps: HttpDeps): void {
       body: endpointInputSchema,
       responses: { 201: { description: 'created', schema: endpointSchema }, 422: { description: 'invalid configuration' } },
     },
-    async (c) => c.json(await svc.create(c.get('principal'), await readJson(c)), 201),
+    async (c, _q, body) => c.json(await svc.create(c.get('principal'), body), 201),
   );
 
   api.route(
@@ -46,9 +45,10 @@ export function endpointRoutes(api: Api, deps: HttpDeps): void {
     {
       method: 'patch', path: '/v1/endpoints/:id', role: 'admin', tag, summary: 'Change an endpoint',
       description: 'Any field of the endpoint\'s channel except channel and secret; null clears an optional field.',
+      body: endpointPatchSchema,
       responses: { 200: one, 404: notFound, 409: { description: 'archived' }, 422: { description: 'invalid change' } },
     },
-    async (c) => c.json(await svc.patch(c.get('principal'), c.req.param('id')!, await readJson(c)), 200),
+    async (c, _q, body) => c.json(await svc.patch(c.get('principal'), c.req.param('id')!, body), 200),
   );
 
   api.route(
@@ -66,7 +66,7 @@ export function endpointRoutes(api: Api, deps: HttpDeps): void {
         method: 'post', path: `/v1/endpoints/:id/${action}`, role: 'operate', tag, summary: `${action[0]!.toUpperCase()}${action.slice(1)} an endpoint`,
         body: reasonSchema, responses: { 200: one, 404: notFound, 409: { description: 'archived' } },
       },
-      async (c) => c.json(await svc.setEnabled(c.get('principal'), c.req.param('id')!, action === 'enable', await readJson(c)), 200),
+      async (c, _q, body) => c.json(await svc.setEnabled(c.get('principal'), c.req.param('id')!, action === 'enable', body), 200),
     );
   }
 
@@ -80,7 +80,7 @@ export function endpointRoutes(api: Api, deps: HttpDeps): void {
         404: notFound,
       },
     },
-    async (c) => c.json(await svc.rotateSecret(c.get('principal'), c.req.param('id')!, await readJson(c)), 200),
+    async (c, _q, body) => c.json(await svc.rotateSecret(c.get('principal'), c.req.param('id')!, body), 200),
   );
 
   api.route(
@@ -112,7 +112,7 @@ export function endpointRoutes(api: Api, deps: HttpDeps): void {
         422: { description: 'invalid window' },
       },
     },
-    async (c) => c.json(await deps.deliveries.recover(c.get('principal'), c.req.param('id')!, await readJson(c)), 202),
+    async (c, _q, body) => c.json(await deps.deliveries.recover(c.get('principal'), c.req.param('id')!, body), 202),
   );
 
   api.route(

@@ -1,8 +1,6 @@
 // /v1/events: idempotent ingest (single and batch), listing with filters, one event with its deliveries.
 import { z } from 'zod';
-import { HeraldError } from '../../domain/errors.js';
 import { batchRequestSchema, postedEventSchema } from '../../domain/event.js';
-import { readJson } from '../body.js';
 import type { HttpDeps } from '../deps.js';
 import { type Api, listQuery, timeParam } from '../route.js';
 import { batchAnswerSchema, eventSchema, eventWithDeliveriesSchema, ingestAnswerSchema, page } from '../schemas.js';
@@ -22,6 +20,8 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
         'Answered only once the event and its deliveries are on disk.',
       headers: z.object({ 'idempotency-key': z.string().max(257) }),
       body: postedEventSchema,
+      invalidBody: 'the event is not valid',
+      checksJsonValues: true, // the event schema checks them, naming the field
       responses: {
         202: { description: 'recorded (or replayed)', schema: ingestAnswerSchema },
         400: { description: 'missing or invalid Idempotency-Key, malformed JSON' },
@@ -30,10 +30,8 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
         422: { description: 'invalid event, or key reused with another body' },
       },
     },
-    async (c) => {
-      const key = c.req.header('idempotency-key');
-      const body = await readJson(c, { checked: false }); // the event schema checks it, naming the field
-      const r = await deps.events.ingest(c.get('principal'), key, body);
+    async (c, _q, event, raw) => {
+      const r = await deps.events.ingest(c.get('principal'), c.req.header('idempotency-key'), event, raw);
       return c.json(r.body as object, r.status as 202, r.replayed ? { 'idempotent-replayed': 'true' } : {});
     },
   );
@@ -47,18 +45,13 @@ export function eventRoutes(api: Api, deps: HttpDeps): void {
       summary: 'Ingest up to 1,000 events, each with its own idempotency_key',
       description: 'Each result carries the status a single POST /v1/events would have answered; one bad item does not reject the others.',
       body: batchRequestSchema,
+      invalidBody: 'send { "events": [ ... ] } with 1 to 1,000 events',
+      checksJsonValues: true, // each item is checked on its own, so a bad one fails alone
       responses: { 200: { description: 'one result per item, in order', schema: batchAnswerSchema } },
     },
-    async (c) => {
-      const body = await readJson(c, { checked: false }); // items are checked one by one
-      const parsed = batchRequestSchema.safeParse(body);
-      if (!parsed.success) {
-        throw new HeraldError('validation', 'send { "events": [ ... ] } with 1 to 1,000 events', parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-      }
-      // The items as JSON.parse made them: zod's copy of a record assigns keys, and an own "__proto__"
-      // key would become the copy's prototype instead of the unknown field it is.
-      return c.json(await deps.events.ingestBatch(c.get('principal'), (body as { events: unknown[] }).events), 200);
-    },
+    // The items as JSON.parse made them: zod's copy of a record assigns keys, and an own "__proto__"
+    // key would become the copy's prototype instead of the unknown field it is.
+    async (c, _q, _body, raw) => c.json(await deps.events.ingestBatch(c.get('principal'), (raw as { events: unknown[] }).events), 200),
   );
 
   api.route(

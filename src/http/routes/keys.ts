@@ -1,6 +1,5 @@
 // /v1/keys: API keys (admin). The key itself is shown only in the answer to its creation.
 import { createKeySchema } from '../../services/api-keys.js';
-import { readJson } from '../body.js';
 import type { HttpDeps } from '../deps.js';
 import type { Api } from '../route.js';
 import { apiKeySchema } from '../schemas.js';
@@ -13,7 +12,7 @@ export function keyRoutes(api: Api, deps: HttpDeps): void {
       method: 'post', path: '/v1/keys', role: 'admin', tag, summary: 'Create an API key', body: createKeySchema,
       responses: { 201: { description: 'the key, shown once', schema: apiKeySchema }, 422: { description: 'invalid name or role' } },
     },
-    async (c) => c.json(await deps.apiKeys.create(c.get('principal'), await readJson(c)), 201),
+    async (c, _q, body) => c.json(await deps.apiKeys.create(c.get('principal'), body), 201),
   );
   api.route(
     { method: 'get', path: '/v1/keys', role: 'admin', tag, summary: 'List API keys', responses: { 200: { description: 'all keys', schema: z.object({ data: z.array(apiKeySchema) }) } } },
