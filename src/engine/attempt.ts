@@ -44,7 +44,12 @@ export class AttemptRunner {
     const digestEvents = d.digest_event_ids ? await this.ctx.store.read.events.eventsByIds(d.digest_event_ids) : undefined;
     const event = digestEvents ? digestEvents[digestEvents.length - 1] : (leased.event ?? (await this.ctx.store.read.events.getEvent(d.event_id)));
     const started = this.ctx.clock();
-    const result = event ? await this.send(leased, event, signal, digestEvents) : failure('network_error', `event ${d.event_id} not found`, { permanent: true });
+    // Aborted before it started (herald is stopping): nothing is sent; it is recorded as interrupted.
+    const result = signal.aborted
+      ? failure('network_error', 'not sent: herald shut down first')
+      : event
+        ? await this.send(leased, event, signal, digestEvents)
+        : failure('network_error', `event ${d.event_id} not found`, { permanent: true });
     const finished = this.ctx.clock();
     sent();
     this.ctx.metrics.attempts.inc({ channel: d.channel, outcome: signal.aborted ? 'interrupted' : result.outcome });

@@ -1,7 +1,8 @@
-// How many attempts may start now: a global bound on attempts in flight, a bound per endpoint (so one
-// slow receiver cannot hold every slot), and an endpoint's own rate limit (a token bucket holding up to
-// one second's worth). Pure bookkeeping: the scheduler takes slots before leasing and gives them back
-// as sends end.
+// How many attempts may start now: a global bound on sends in flight, a bound per endpoint (so one slow
+// receiver cannot hold every slot), and an endpoint's own rate limit (a token bucket holding up to one
+// second's worth). The scheduler may lease up to one more round ahead of the sends (LEASE_AHEAD), so a
+// slot freed by a finished send starts the next delivery at once, without waiting for a lease to commit.
+// Pure bookkeeping.
 import type { StoredEndpoint } from '../store/records.js';
 
 /** An endpoint's id, or null for deliveries to an event's own recipients (notify.email). */
@@ -9,15 +10,23 @@ export type EndpointKey = string | null;
 
 type RateLimit = NonNullable<StoredEndpoint['rate_limit']>;
 
+/** Leases held per slot: the one sending and one waiting for it. */
+const LEASE_AHEAD = 2;
+
 interface Bucket {
   tokens: number;
   at: number;
   perSecond: number;
 }
 
+interface Count {
+  held: number;
+  sending: number;
+}
+
 export class Limits {
-  private inFlight = 0;
-  private readonly perEndpoint = new Map<EndpointKey, number>();
+  private readonly total: Count = { held: 0, sending: 0 };
+  private readonly perEndpoint = new Map<EndpointKey, Count>();
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(
@@ -25,38 +34,74 @@ export class Limits {
     private readonly maxPerEndpoint: number,
   ) {}
 
-  get total(): number {
-    return this.inFlight;
+  /** Every lease slot is taken: nothing more can be leased until sends end. */
+  get full(): boolean {
+    return this.total.held >= LEASE_AHEAD * this.maxConcurrent;
   }
 
-  /** How many attempts to this endpoint may start at `nowMs`. */
-  room(key: EndpointKey, rate: RateLimit | null | undefined, nowMs: number): number {
-    let n = Math.min(this.maxConcurrent - this.inFlight, this.maxPerEndpoint - (this.perEndpoint.get(key) ?? 0));
-    if (key !== null && rate) n = Math.min(n, Math.floor(this.bucket(key, rate, nowMs).tokens));
-    return Math.max(0, n);
+  /**
+   * How many more deliveries of this endpoint may be leased at `nowMs`. A rate-limited endpoint leases
+   * only what its tokens allow now (its tokens are taken at the lease), and never ahead.
+   */
+  leaseRoom(key: EndpointKey, rate: RateLimit | null | undefined, nowMs: number): number {
+    const c = this.count(key);
+    if (key !== null && rate) return Math.max(0, Math.min(this.maxPerEndpoint - c.held, Math.floor(this.bucket(key, rate, nowMs).tokens)));
+    return Math.max(0, Math.min(LEASE_AHEAD * this.maxConcurrent - this.total.held, LEASE_AHEAD * this.maxPerEndpoint - c.held));
   }
 
-  /** Takes `count` slots (and tokens) for attempts about to be leased. */
+  /** Takes `count` lease slots (and tokens) for deliveries about to be leased. */
   take(key: EndpointKey, count: number, rate: RateLimit | null | undefined, nowMs: number): void {
-    this.inFlight += count;
-    this.perEndpoint.set(key, (this.perEndpoint.get(key) ?? 0) + count);
+    this.total.held += count;
+    this.count(key, true).held += count;
     if (key !== null && rate) this.bucket(key, rate, nowMs).tokens -= count;
   }
 
-  /** Gives back slots: sends that ended, or slots taken for rows a lease did not find (their tokens too). */
-  release(key: EndpointKey, count: number, unused = false): void {
-    this.inFlight -= count;
-    const left = (this.perEndpoint.get(key) ?? count) - count;
-    if (left <= 0) this.perEndpoint.delete(key);
-    else this.perEndpoint.set(key, left);
+  /** Gives back slots a lease did not fill (and their tokens). */
+  unused(key: EndpointKey, count: number): void {
+    this.total.held -= count;
+    this.count(key, true).held -= count;
+    this.tidy(key);
     const bucket = key === null ? undefined : this.buckets.get(key);
-    if (unused && bucket) bucket.tokens = Math.min(bucket.tokens + count, Math.max(1, bucket.perSecond));
+    if (bucket) bucket.tokens = Math.min(bucket.tokens + count, Math.max(1, bucket.perSecond));
+  }
+
+  /** Whether a leased delivery of this endpoint may start sending now. */
+  maySend(key: EndpointKey): boolean {
+    return this.total.sending < this.maxConcurrent && this.count(key).sending < this.maxPerEndpoint;
+  }
+
+  startSend(key: EndpointKey): void {
+    this.total.sending++;
+    this.count(key, true).sending++;
+  }
+
+  /** A send ended: its slot and its lease are free. */
+  sent(key: EndpointKey): void {
+    const c = this.count(key, true);
+    this.total.sending--;
+    this.total.held--;
+    c.sending--;
+    c.held--;
+    this.tidy(key);
   }
 
   /** Milliseconds until the endpoint's rate limit allows one more attempt (0: it does now). */
   waitForToken(key: string, rate: RateLimit, nowMs: number): number {
     const b = this.bucket(key, rate, nowMs);
     return b.tokens >= 1 ? 0 : Math.ceil(((1 - b.tokens) / b.perSecond) * 1000);
+  }
+
+  private count(key: EndpointKey, create = false): Count {
+    let c = this.perEndpoint.get(key);
+    if (!c) {
+      c = { held: 0, sending: 0 };
+      if (create) this.perEndpoint.set(key, c);
+    }
+    return c;
+  }
+
+  private tidy(key: EndpointKey): void {
+    if (this.perEndpoint.get(key)?.held === 0) this.perEndpoint.delete(key);
   }
 
   private bucket(key: string, rate: RateLimit, nowMs: number): Bucket {

@@ -1,6 +1,7 @@
-// The scheduler loop: for each endpoint with due work (due-queue.ts), as many attempts as the limits
-// allow (limits.ts), leased in one unit of work for all endpoints, then run. New work and finished
-// sends wake it at once; when idle it sleeps until the next due time (no busy polling).
+// The scheduler loop: for each endpoint with due work (due-queue.ts), as many deliveries as the limits
+// allow (limits.ts), leased in one unit of work for all endpoints, then sent as slots allow; a lease
+// can run one round ahead of the sends, so a freed slot starts its next delivery at once. New work and
+// finished sends wake the loop; when idle it sleeps until the next due time (no busy polling).
 import type { LedgerEntry } from '../domain/ledger-entry.js';
 import type { Logger } from '../logger.js';
 import type { StoredEndpoint } from '../store/records.js';
@@ -32,6 +33,8 @@ export class Scheduler {
   private readonly queue: DueQueue;
   private readonly limits: Limits;
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  /** Leased deliveries waiting for a send slot, by endpoint. */
+  private readonly waiting = new Map<EndpointKey, Leased[]>();
   private ticking = false;
   private again = false;
   private stopped = true;
@@ -102,14 +105,14 @@ export class Scheduler {
     const requests: LeaseRequest[] = [];
     let waitMs: number | null = null;
     for (const key of this.queue.list()) {
-      if (this.stopped || this.limits.total >= this.deps.maxConcurrent) break;
+      if (this.stopped || this.limits.full) break;
       const endpoint = key === null ? null : await this.deps.activeEndpoint(key);
       if (endpoint === undefined) {
         this.queue.drop(key); // disabled or gone: its deliveries wait for endpoint.enabled
         continue;
       }
       const rate = endpoint?.rate_limit;
-      const room = this.limits.room(key, rate, now.getTime());
+      const room = this.limits.leaseRoom(key, rate, now.getTime());
       if (room === 0) {
         if (key !== null && rate) {
           const ms = this.limits.waitForToken(key, rate, now.getTime());
@@ -126,37 +129,64 @@ export class Scheduler {
     const { leased, failed } = await this.leaseEach(requests);
     for (const r of requests) {
       const got = leased.filter((l) => l.delivery.endpoint_id === r.endpoint).length;
-      if (got < r.max) this.limits.release(r.endpoint, r.max - got, true);
+      if (got < r.max) this.limits.unused(r.endpoint, r.max - got);
       // Fewer than asked: nothing more is due there. A failed lease keeps its place and is tried again.
       if (got < r.max && !failed.has(r.endpoint)) this.queue.drop(r.endpoint);
     }
-    for (const l of leased) this.launch(l);
+    for (const l of leased) this.waitingFor(l.delivery.endpoint_id).push(l);
+    this.startSends();
     if (failed.size > 0) return Math.min(waitMs ?? LEASE_RETRY_MS, LEASE_RETRY_MS);
     // Endpoints that got all they asked for may have more: a send that frees a slot brings us back.
     return waitMs;
   }
 
-  /** One lease for all endpoints; if the store refuses it, one per endpoint, so a fault stops only its own. */
+  /**
+   * One lease for all endpoints. If the store refuses it: one per endpoint, and for an endpoint refused
+   * again its oldest delivery alone, so a fault holds back only what it touches.
+   */
   private async leaseEach(requests: LeaseRequest[]): Promise<{ leased: Leased[]; failed: Set<EndpointKey> }> {
     try {
       return { leased: await this.deps.lease(requests), failed: new Set() };
     } catch (err) {
-      const each = requests.length === 1 ? [{ status: 'rejected' as const, reason: err }] : await Promise.allSettled(requests.map((r) => this.deps.lease([r])));
-      const failed = new Set(requests.filter((_, i) => each[i]!.status === 'rejected').map((r) => r.endpoint));
+      // Refused twice (even if its oldest delivery then went through): tried again later, in full.
+      const failed = new Set<EndpointKey>();
+      const alone = (r: LeaseRequest) =>
+        this.deps.lease([r]).catch((e: unknown) => {
+          failed.add(r.endpoint);
+          return r.max > 1 ? this.deps.lease([{ ...r, max: 1 }]) : Promise.reject(e);
+        });
+      const each = await Promise.allSettled(requests.map(alone));
       const firstError = each.find((r) => r.status === 'rejected');
-      if (firstError) this.deps.log.error({ err: firstError.reason, endpoints: failed.size }, `leasing due deliveries failed; trying again in ${LEASE_RETRY_MS} ms`);
+      if (failed.size > 0) this.deps.log.error({ err: firstError?.reason ?? err, endpoints: failed.size }, `leasing due deliveries failed; trying again in ${LEASE_RETRY_MS} ms`);
       return { leased: each.flatMap((r) => (r.status === 'fulfilled' ? r.value : [])), failed };
     }
   }
 
-  private launch(leased: Leased): void {
+  private waitingFor(key: EndpointKey): Leased[] {
+    let rows = this.waiting.get(key);
+    if (!rows) this.waiting.set(key, (rows = []));
+    return rows;
+  }
+
+  /** Starts the leased deliveries that have a send slot, oldest first per endpoint. */
+  private startSends(): void {
+    for (const [key, rows] of this.waiting) {
+      while (rows.length > 0 && this.limits.maySend(key)) {
+        this.limits.startSend(key);
+        this.launch(rows.shift()!);
+      }
+      if (rows.length === 0) this.waiting.delete(key);
+    }
+  }
+
+  private launch(leased: Leased, abort = new AbortController()): void {
     const key: EndpointKey = leased.delivery.endpoint_id;
-    const abort = new AbortController();
     let slotHeld = true;
     const freeSlot = () => {
       if (!slotHeld) return;
       slotHeld = false;
-      this.limits.release(key, 1);
+      this.limits.sent(key);
+      if (!this.stopped) this.startSends();
       this.wake();
     };
     const done = this.deps
@@ -198,6 +228,16 @@ export class Scheduler {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.ticked;
+    // Leased but never sent: recorded as interrupted, so they are due again at once after a restart.
+    const aborted = new AbortController();
+    aborted.abort();
+    for (const [key, rows] of this.waiting) {
+      for (const l of rows) {
+        this.limits.startSend(key);
+        this.launch(l, aborted);
+      }
+    }
+    this.waiting.clear();
     const all = () => Promise.all([...this.running.values()].map((r) => r.done));
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timeout = setTimeout(r, graceMs)))]);
