@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -507,22 +507,8 @@ async function main() {
     else rmSync(dir, { recursive: true, force: true });
   }
 
-  if (failures.length > 0) {
-    console.error('\nFAILED:');
-    for (const f of failures) console.error(`  - ${f}`);
-    return 1;
-  }
-  console.log('  correctness checks passed');
-  return 0;
+  return checksVerdict(failures);
 }
 
 // Entry point (at the end, so every module-level constant above is initialised).
-if (process.argv[2] === '--receiver') runReceiver();
-else
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+runBench(main, runReceiver);

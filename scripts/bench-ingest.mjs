@@ -25,7 +25,7 @@ import os, { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, runBench } from './bench-support.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -390,23 +390,9 @@ async function main() {
   if (base) console.log(`  ratio herald/baseline: ${(h.rps / base.rps * 100).toFixed(1)}% (target ≥ 40%)`);
   if (CPU_PROF) console.log(`  herald CPU profile written to ${CPU_PROF}`);
 
-  if (failures.length > 0) {
-    console.error('\nFAILED:');
-    for (const f of failures) console.error(`  - ${f}`);
-    return 1;
-  }
-  console.log('  correctness checks passed');
-  return 0;
+  return checksVerdict(failures);
 }
 
 // Entry point (at the end, so every module-level constant above is initialised).
 if (process.argv[2] === '--baseline') void runBaseline();
-else if (process.argv[2] === '--receiver') runReceiver();
-else
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+else runBench(main, runReceiver);

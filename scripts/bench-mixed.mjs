@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess, checksVerdict, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const RECEIVERS = ['fast', 'flaky', 'slow'];
@@ -576,22 +576,8 @@ async function main() {
     else rmSync(dir, { recursive: true, force: true });
   }
 
-  if (failures.length > 0) {
-    console.error('\nFAILED:');
-    for (const f of failures) console.error(`  - ${f}`);
-    return 1;
-  }
-  console.log('  correctness checks passed');
-  return 0;
+  return checksVerdict(failures);
 }
 
 // Entry point (at the end, so every module-level constant above is initialised).
-if (process.argv[2] === '--receiver') runReceivers();
-else
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
+runBench(main, runReceivers);

@@ -111,3 +111,30 @@ export function jsonOrText(text) {
     return text;
   }
 }
+
+/** Prints the failed correctness checks and returns 1, or says they all passed and returns 0. */
+export function checksVerdict(failures) {
+  if (failures.length > 0) {
+    console.error('\nFAILED:');
+    for (const f of failures) console.error(`  - ${f}`);
+    return 1;
+  }
+  console.log('  correctness checks passed');
+  return 0;
+}
+
+/**
+ * A benchmark's entry point: in the forked child started with `--receiver`, `receiver()`; otherwise
+ * `main()`, exiting with the code it resolves to. Call it at the end of the script, once every
+ * module-level constant is initialised.
+ */
+export function runBench(main, receiver) {
+  if (receiver && process.argv[2] === '--receiver') return receiver();
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
