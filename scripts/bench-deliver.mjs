@@ -27,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, runBench } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, ipc, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -104,25 +104,6 @@ function quantile(sorted, q) {
 
 const f1 = (n) => (Number.isFinite(n) ? n.toFixed(1) : String(n));
 const f0 = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : String(n));
-
-/** Request/response over the receiver's IPC channel. */
-function ipc(child) {
-  let seq = 0;
-  const waiting = new Map();
-  child.on('message', (m) => {
-    const w = waiting.get(m.seq);
-    if (w) {
-      waiting.delete(m.seq);
-      w(m);
-    }
-  });
-  return (type) =>
-    new Promise((res) => {
-      const s = ++seq;
-      waiting.set(s, res);
-      child.send({ type, seq: s });
-    });
-}
 
 async function startReceiver() {
   const child = fork(fileURLToPath(import.meta.url), ['--receiver'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess, checksVerdict, runBench } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess, checksVerdict, ipc, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const RECEIVERS = ['fast', 'flaky', 'slow'];
@@ -193,25 +193,6 @@ function jobEvent(k, runId) {
   };
   data.pad = 'x'.repeat(Math.max(0, 300 - JSON.stringify(data).length));
   return { type, subject: `job-${j}`, user: USERS[j % USERS.length], source: 'bench-mixed', data };
-}
-
-/** Request/response over the receiver's IPC channel. */
-function ipc(child) {
-  let seq = 0;
-  const waiting = new Map();
-  child.on('message', (m) => {
-    const w = waiting.get(m.seq);
-    if (w) {
-      waiting.delete(m.seq);
-      w(m);
-    }
-  });
-  return (type) =>
-    new Promise((res) => {
-      const s = ++seq;
-      waiting.set(s, res);
-      child.send({ type, seq: s });
-    });
 }
 
 async function startReceivers() {

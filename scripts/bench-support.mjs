@@ -138,3 +138,22 @@ export function runBench(main, receiver) {
     },
   );
 }
+
+/** Request/response with a forked child over its IPC channel (messages carry a `type` and a `seq`). */
+export function ipc(child) {
+  let seq = 0;
+  const waiting = new Map();
+  child.on('message', (m) => {
+    const w = waiting.get(m.seq);
+    if (w) {
+      waiting.delete(m.seq);
+      w(m);
+    }
+  });
+  return (type) =>
+    new Promise((res) => {
+      const s = ++seq;
+      waiting.set(s, res);
+      child.send({ type, seq: s });
+    });
+}
