@@ -1,5 +1,6 @@
 // Endpoint configuration per channel, as posted and as recorded. Each channel has a strict shape:
 // a field that does not belong to the channel is refused.
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { z } from 'zod';
 import { eventFilterSchema } from './event.js';
 import type { RetryPolicy } from './retry-policy.js';
@@ -68,6 +69,17 @@ export const digestSchema = z
 
 const templateText = z.string().max(65_536);
 
+/** One mailbox (`name <addr@host>` or `addr@host`): no line breaks, no second address, no group. */
+export const mailboxSchema = z
+  .string()
+  .min(3)
+  .max(320)
+  .refine((v) => {
+    if (/[\r\n\0]/.test(v)) return false;
+    const parsed = addressparser(v);
+    return parsed.length === 1 && !('group' in parsed[0]!) && z.email().safeParse(parsed[0]!.address).success;
+  }, 'must be one mailbox, e.g. "jobs <noreply@example.com>"');
+
 const common = {
   events: z.array(eventFilterSchema).min(1).max(100),
   users: z.array(z.string().min(1).max(256)).max(1000).nullish(),
@@ -91,7 +103,7 @@ export const webhookEndpointSchema = z.object({
 export const emailEndpointSchema = z.object({
   channel: z.literal('email'),
   to: z.array(z.email()).min(1).max(100),
-  from: z.string().min(3).max(320).nullish(),
+  from: mailboxSchema.nullish(),
   smtp_url: smtpUrl.nullish(),
   template: z.object({ subject: templateText.optional(), text: templateText.optional(), html: templateText.optional() }).strict().nullish(),
   digest: digestSchema.nullish(),
