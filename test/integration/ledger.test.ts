@@ -212,3 +212,29 @@ describe('secrets stay out of the ledger', () => {
     }
   });
 });
+
+describe('a long NDJSON export', () => {
+  const big = useHerald();
+
+  it('lets other requests through between its pages', { timeout: 60_000 }, async () => {
+    const h = big();
+    for (let b = 0; b < 12; b++) {
+      const events = Array.from({ length: 1000 }, (_, i) => ({ idempotency_key: `big-${b}-${i}`, type: 'big.seed', data: { i, pad: 'x'.repeat(200) } }));
+      expect((await h.request('POST', '/v1/events/batch', { body: { events } })).status).toBe(200);
+    }
+    const done: string[] = [];
+    const exporting = h.request<string>('GET', '/v1/ledger', { headers: { accept: 'application/x-ndjson' } }).then((r) => {
+      done.push('export');
+      return r;
+    });
+    await new Promise((r) => setImmediate(r));
+    const health = h.request('GET', '/healthz').then((r) => {
+      done.push('healthz');
+      return r;
+    });
+    const [exported, healthz] = await Promise.all([exporting, health]);
+    expect(healthz.status).toBe(200);
+    expect(parseNdjson(exported.body).length).toBeGreaterThan(12_000);
+    expect(done).toEqual(['healthz', 'export']);
+  });
+});
