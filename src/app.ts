@@ -103,27 +103,26 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const digestJobs = digests;
   maintenance.onTick(() => digestJobs.sync());
 
-  const bootstrapKey = await apiKeys.bootstrap();
-  if (bootstrapKey) {
-    announce(`herald: created an admin API key (it is shown only this once): ${bootstrapKey}`);
-  }
-  await store.transact((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
-
-  maintenance.start();
-  scheduler.start();
-
   let accepting = true;
   const app = createHttpApp({
     config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
     ledger: new LedgerService(ctx), isReady: () => store.ready(), isAccepting: () => accepting,
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: config.HERALD_PORT, hostname: config.HERALD_HOST }, () => resolve(s as Server)) as Server;
-    s.once('error', reject);
-  });
+  // Listen before starting any work: a process that cannot serve stops whole, and a supervisor restarts it.
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = serve({ fetch: app.fetch, port: config.HERALD_PORT, hostname: config.HERALD_HOST }, () => resolve(s as Server)) as Server;
+      s.once('error', reject);
+    });
+  } catch (err) {
+    await Promise.all(Object.values(senders).map((s) => s.close?.()));
+    await http.close();
+    await store.close();
+    throw new Error(`cannot listen on ${config.HERALD_HOST}:${config.HERALD_PORT}: ${(err as Error).message}`);
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.HERALD_HOST.includes(':') ? `[${config.HERALD_HOST}]` : config.HERALD_HOST}:${port}`;
-  log.info({ url, db: config.HERALD_DB, version: VERSION }, 'herald is listening');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -142,6 +141,18 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       await store.close();
       log.info('herald stopped');
     })());
+
+  try {
+    const bootstrapKey = await apiKeys.bootstrap();
+    if (bootstrapKey) announce(`herald: created an admin API key (it is shown only this once): ${bootstrapKey}`);
+    await store.transact((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
+    maintenance.start();
+    runningScheduler.start();
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log.info({ url, db: config.HERALD_DB, version: VERSION }, 'herald is listening');
 
   return { url, port, store, log, stop };
 }

@@ -35,7 +35,13 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'serve':
     case undefined: {
-      const herald = await startHerald(config);
+      let herald;
+      try {
+        herald = await startHerald(config);
+      } catch (err) {
+        console.error(`herald: cannot start: ${(err as Error).message}`);
+        return 1;
+      }
       const shutdown = (signal: string) => {
         herald.log.info({ signal }, 'shutting down');
         herald.stop().then(

@@ -1,5 +1,7 @@
 // The herald command run as a child process: migrate, keys create, ledger verify, bad settings.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -34,6 +36,27 @@ describe('herald CLI', () => {
     const verify = await runCli(['ledger', 'verify'], { HERALD_DB: db });
     expect(verify.code).toBe(0);
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, entries: 0 });
+  });
+
+  it('serve on a port already in use stops whole: exit 1 naming the cause, nothing left running, nothing delivered', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => taken.once('listening', r));
+    const port = (taken.address() as AddressInfo).port;
+    const db = join(dir, 'busy-port.db');
+    try {
+      const r = await runCli(['serve'], { HERALD_DB: db, HERALD_PORT: String(port), HERALD_ADMIN_KEY: 'k'.repeat(20) }, 15_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}: .*EADDRINUSE`));
+      // It wrote nothing: herald.started is appended only once herald is listening.
+      const raw = new Database(db, { readonly: true });
+      try {
+        expect((raw.prepare('SELECT count(*) AS n FROM ledger').get() as { n: number }).n).toBe(0);
+      } finally {
+        raw.close();
+      }
+    } finally {
+      taken.close();
+    }
   });
 
   it('keys create --role read --name x prints a key that works against a herald on that database', async () => {
