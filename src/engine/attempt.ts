@@ -28,12 +28,18 @@ export class AttemptRunner {
     private readonly record: (attempt: FinishedAttempt) => Promise<RecordOutcome>,
   ) {}
 
-  /** The events of a lease batch in one read (events never change) instead of one read per attempt. */
+  /**
+   * The events of a lease batch in one read (events never change) instead of one read per attempt. The
+   * lease is committed already: if this read fails, each attempt reads its own event.
+   */
   async withEvents(leased: Leased[]): Promise<Leased[]> {
     const wanted = [...new Set(leased.filter((l) => !l.delivery.digest_event_ids).map((l) => l.delivery.event_id))];
-    if (wanted.length > 0) {
+    if (wanted.length === 0) return leased;
+    try {
       const events = new Map((await this.ctx.store.read.events.eventsByIds(wanted)).map((e) => [e.id, e]));
       for (const l of leased) l.event = events.get(l.delivery.event_id);
+    } catch (err) {
+      this.ctx.log.error({ err }, 'reading the events of leased deliveries failed; each attempt reads its own');
     }
     return leased;
   }

@@ -19,6 +19,8 @@ export interface DueReads {
 export class DueQueue {
   /** In the order they should be served next (round robin). */
   private readonly endpoints = new Set<EndpointKey>();
+  /** How often committed work named each endpoint: a lease's finding is stale once this moved. */
+  private readonly news = new Map<EndpointKey, number>();
   /** Waiting deliveries due at or before this were seen by a scan (null: none yet). */
   private scannedUpTo: Date | null = null;
   /** The next scan starts here instead, when earlier: something came due before scannedUpTo unseen. */
@@ -39,9 +41,14 @@ export class DueQueue {
     this.endpoints.add(key);
   }
 
-  /** The endpoint had nothing more due when a lease asked. */
-  drop(key: EndpointKey): void {
-    this.endpoints.delete(key);
+  /** A mark to pass to drop(): work named for the endpoint after it keeps the endpoint queued. */
+  newsOf(key: EndpointKey): number {
+    return this.news.get(key) ?? 0;
+  }
+
+  /** The endpoint had nothing more due when a lease asked (and nothing was named for it since `seen`). */
+  drop(key: EndpointKey, seen?: number): void {
+    if (seen === undefined || seen === this.newsOf(key)) this.endpoints.delete(key);
   }
 
   /** The endpoint was served: it goes to the back of the line. */
@@ -60,6 +67,7 @@ export class DueQueue {
     let due = false;
     const add = (key: EndpointKey) => {
       this.add(key);
+      this.news.set(key, this.newsOf(key) + 1);
       due = true;
     };
     // Due now: the next scan starts before it. Due later: the loop looks at its timer again.
@@ -96,10 +104,16 @@ export class DueQueue {
   /** Adds the endpoints whose deliveries came due since the last scan. */
   async scan(now: Date): Promise<void> {
     let from = this.scannedUpTo;
-    if (from && this.rewoundTo && this.rewoundTo < from) from = this.rewoundTo;
-    this.rewoundTo = null;
+    const rewound = this.rewoundTo;
+    if (from && rewound && rewound < from) from = rewound;
     if (from && now <= from) return;
-    for (const key of await this.reads.endpointsDueBetween(from, now)) this.endpoints.add(key);
+    this.rewoundTo = null;
+    try {
+      for (const key of await this.reads.endpointsDueBetween(from, now)) this.endpoints.add(key);
+    } catch (err) {
+      if (rewound) this.rewind(new Date(rewound.getTime() + 1)); // looked at again next time
+      throw err;
+    }
     this.scannedUpTo = now;
   }
 

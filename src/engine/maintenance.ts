@@ -43,17 +43,23 @@ export class Maintenance {
     // Leases this process still holds are left alone, whatever the clock says (it may have jumped).
     const expired = (await this.ctx.store.read.deliveries.expiredLeases(this.ctx.clock(), REAP_BATCH)).filter((d) => !this.holds(d.id));
     if (expired.length === 0) return 0;
-    return this.ctx.store.transact(async (tx) => {
-      let reaped = 0;
-      for (const d of await tx.deliveriesByIds(expired.map((e) => e.id))) {
-        if (d.status !== 'delivering' || !d.lease_until || Date.parse(d.lease_until) >= tx.now().getTime()) continue;
-        const endpoint = d.endpoint_id ? await tx.getEndpoint(d.endpoint_id) : undefined;
-        await recordExpiredLease(tx, this.ctx, d, endpoint?.retry ?? null);
-        reaped++;
-      }
-      if (reaped > 0) this.ctx.log.warn({ reaped }, 'expired leases: attempts recorded as interrupted and retried');
-      return reaped;
-    });
+    // A unit each (they share a commit), so one the store refuses holds back only itself.
+    const results = await Promise.allSettled(
+      expired.map((e) =>
+        this.ctx.store.transact(async (tx) => {
+          const d = await tx.getDelivery(e.id);
+          if (!d || d.status !== 'delivering' || !d.lease_until || Date.parse(d.lease_until) >= tx.now().getTime()) return false;
+          const endpoint = d.endpoint_id ? await tx.getEndpoint(d.endpoint_id) : undefined;
+          await recordExpiredLease(tx, this.ctx, d, endpoint?.retry ?? null);
+          return true;
+        }),
+      ),
+    );
+    const reaped = results.filter((r) => r.status === 'fulfilled' && r.value).length;
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) this.ctx.log.error({ err: failed.reason }, 'recording an expired lease failed');
+    if (reaped > 0) this.ctx.log.warn({ reaped }, 'expired leases: attempts recorded as interrupted and retried');
+    return reaped;
   }
 
   /** Disables endpoints that have failed persistently (configurable time, or consecutive dead deliveries). */

@@ -26,7 +26,7 @@ export interface SchedulerDeps {
 /** How soon a lease the store refused is tried again. */
 const LEASE_RETRY_MS = 1000;
 
-/** Longest sleep when nothing is due: a safety net for work written by another process. */
+/** Longest sleep when nothing is due (a safety net: committed work wakes the loop). */
 const MAX_IDLE_MS = 30_000;
 
 export class Scheduler {
@@ -75,7 +75,9 @@ export class Scheduler {
 
   /** Whether this process is running an attempt of the delivery (its lease is not to be reaped). */
   holds(deliveryId: string): boolean {
-    return this.running.has(deliveryId);
+    if (this.running.has(deliveryId)) return true;
+    for (const rows of this.waiting.values()) if (rows.some((l) => l.delivery.id === deliveryId)) return true;
+    return false;
   }
 
   private async tick(): Promise<void> {
@@ -102,15 +104,17 @@ export class Scheduler {
   private async fill(): Promise<number | null> {
     const now = this.deps.clock();
     await this.queue.scan(now);
-    const requests: LeaseRequest[] = [];
+    const requests: Array<LeaseRequest & { seen: number }> = [];
     let waitMs: number | null = null;
+    // The endpoints first (a read that fails takes no slot with it), then the slots.
+    const candidates: Array<{ key: EndpointKey; endpoint: StoredEndpoint | null }> = [];
     for (const key of this.queue.list()) {
-      if (this.stopped || this.limits.full) break;
       const endpoint = key === null ? null : await this.deps.activeEndpoint(key);
-      if (endpoint === undefined) {
-        this.queue.drop(key); // disabled or gone: its deliveries wait for endpoint.enabled
-        continue;
-      }
+      if (endpoint === undefined) this.queue.drop(key); // disabled or gone: its deliveries wait for endpoint.enabled
+      else candidates.push({ key, endpoint });
+    }
+    for (const { key, endpoint } of candidates) {
+      if (this.stopped || this.limits.full) break;
       const rate = endpoint?.rate_limit;
       const room = this.limits.leaseRoom(key, rate, now.getTime());
       if (room === 0) {
@@ -121,7 +125,7 @@ export class Scheduler {
         continue;
       }
       this.limits.take(key, room, rate, now.getTime());
-      requests.push({ endpoint: key, max: room });
+      requests.push({ endpoint: key, max: room, seen: this.queue.newsOf(key) });
       this.queue.served(key);
     }
     if (requests.length === 0) return waitMs;
@@ -130,8 +134,9 @@ export class Scheduler {
     for (const r of requests) {
       const got = leased.filter((l) => l.delivery.endpoint_id === r.endpoint).length;
       if (got < r.max) this.limits.unused(r.endpoint, r.max - got);
-      // Fewer than asked: nothing more is due there. A failed lease keeps its place and is tried again.
-      if (got < r.max && !failed.has(r.endpoint)) this.queue.drop(r.endpoint);
+      // Fewer than asked: nothing more was due there (unless news came meanwhile). A failed lease keeps
+      // its place and is tried again.
+      if (got < r.max && !failed.has(r.endpoint)) this.queue.drop(r.endpoint, r.seen);
     }
     for (const l of leased) this.waitingFor(l.delivery.endpoint_id).push(l);
     this.startSends();

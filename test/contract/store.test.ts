@@ -196,6 +196,24 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.rebuildCheck()).toMatchObject({ differences: [] });
   });
 
+  it('records an attempt that herald 0.1.0 leased (attempt.started), and an interruption leaves the endpoint\'s health alone', async () => {
+    const store = await open();
+    await append(store, endpointCreated('ep_1'), received('evt_a', { endpoint: 'ep_1' }));
+    await append(store, { kind: 'attempt.started', stream: 'msg_evt_a', actor: 'test', body: { delivery_id: 'msg_evt_a', n: 1, trigger: 'initial', lease_until: at(30).toISOString() } });
+    expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, finished_at: null })]);
+    await append(store, {
+      kind: 'attempt.recorded', stream: 'msg_evt_a', actor: 'herald',
+      body: {
+        delivery_id: 'msg_evt_a', n: 1, trigger: 'initial', actor: 'test', started_at: at(0).toISOString(), finished_at: at(31).toISOString(), duration_ms: 31000,
+        outcome: 'interrupted', status_code: null, error: 'the lease expired', request_headers: null, response_headers: null, response_body: null,
+        remote_address: null, delivery_status: 'failed', next_attempt_at: at(31).toISOString(),
+      },
+    });
+    expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, outcome: 'interrupted', error: 'the lease expired' })]);
+    expect(await store.read.endpoints.getEndpoint('ep_1')).toMatchObject({ failing_since: null, consecutive_dead: 0 });
+    expect(await store.rebuildCheck()).toMatchObject({ differences: [] });
+  });
+
   it('rebuilds projections equal to the live ones', async () => {
     const store = await open();
     await append(store, endpointCreated('ep_1'));

@@ -90,10 +90,18 @@ export class GroupCommit {
       return batch.length;
     }
     const committed = settled.flatMap((s) => (s.ok ? s.tx.appended : []));
-    if (committed.length > 0) this.hooks.onCommit?.(committed, settled.length);
+    // What runs after the commit must not keep any unit from hearing that it is durable.
+    const safely = (fn: () => void) => {
+      try {
+        fn();
+      } catch {
+        // a listener's own failure; the commit stands
+      }
+    };
+    if (committed.length > 0) safely(() => this.hooks.onCommit?.(committed, settled.length));
     settled.forEach((s, i) => {
       if (s.ok) {
-        s.tx.runAfterCommit();
+        safely(() => s.tx.runAfterCommit());
         batch[i]!.resolve(s.value);
       } else {
         batch[i]!.reject(s.error);

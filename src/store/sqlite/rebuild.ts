@@ -89,7 +89,12 @@ async function compareTable(live: Db, rebuilt: Db, table: keyof typeof PROJECTIO
   }
 }
 
-export async function rebuildCheck(live: Db): Promise<RebuildReport> {
+/** Replays and compares inside one read transaction of the live database: one consistent snapshot. */
+export function rebuildCheck(live: Db): Promise<RebuildReport> {
+  return live.transaction().execute((snapshot) => rebuildCheckOf(snapshot));
+}
+
+async function rebuildCheckOf(live: Db): Promise<RebuildReport> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-rebuild-'));
   const scratch = openDatabase({ path: join(dir, 'rebuilt.db'), synchronous: 'OFF' });
   try {

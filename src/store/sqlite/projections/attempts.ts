@@ -27,7 +27,10 @@ async function afterAttempt(db: Db, at: string, r: AttemptReport, delivery: { en
   if (delivery?.digest_events_json) {
     await db.updateTable('deliveries').set({ status: r.delivery_status, last_outcome: r.outcome, updated_at: at }).where('digest_id', '=', r.delivery_id).execute();
   }
-  if (delivery?.endpoint_id) await trackEndpointHealth(db, delivery.endpoint_id, r.outcome === 'succeeded', r.delivery_status === 'dead', r.started_at);
+  // An interruption is herald's own doing, not the endpoint's: its health stays as it was.
+  if (delivery?.endpoint_id && r.outcome !== 'interrupted') {
+    await trackEndpointHealth(db, delivery.endpoint_id, r.outcome === 'succeeded', r.delivery_status === 'dead', r.started_at);
+  }
 }
 
 const attemptColumns = (r: AttemptReport) => ({
@@ -58,7 +61,13 @@ export const attemptProjections: Projections<
     await sql`INSERT INTO attempts (delivery_id, n, trigger, actor, lease_until, started_at, finished_at, duration_ms, outcome, status_code,
                                     error, request_headers_json, response_headers_json, response_body, remote_address)
               VALUES (${r.delivery_id}, ${r.n}, ${r.trigger}, ${r.actor}, NULL, ${r.started_at}, ${r.finished_at}, ${r.duration_ms}, ${r.outcome},
-                      ${r.status_code}, ${r.error}, ${json(r.request_headers)}, ${json(r.response_headers)}, ${r.response_body}, ${r.remote_address})`.execute(db);
+                      ${r.status_code}, ${r.error}, ${json(r.request_headers)}, ${json(r.response_headers)}, ${r.response_body}, ${r.remote_address})
+              -- an attempt leased by herald 0.1.0 (attempt.started) already has its row
+              ON CONFLICT (delivery_id, n) DO UPDATE SET
+                started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
+                outcome = excluded.outcome, status_code = excluded.status_code, error = excluded.error,
+                request_headers_json = excluded.request_headers_json, response_headers_json = excluded.response_headers_json,
+                response_body = excluded.response_body, remote_address = excluded.remote_address`.execute(db);
     await afterAttempt(db, at, r, await settleDelivery(db, at, r));
   },
 
