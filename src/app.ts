@@ -49,9 +49,6 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const log = opts.log ?? createLogger(config.HERALD_LOG_LEVEL);
   const clock = opts.clock ?? (() => new Date());
   const announce = opts.announce ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const { key: secretKey, created } = loadEncryptionKey(config);
-  if (created) log.warn({ file: created }, 'created a new encryption key for secrets; back it up together with the database');
-
   const endpointCache = new EndpointCache();
   let apiKeys: ApiKeysService | undefined;
   let metrics: Metrics | undefined;
@@ -75,6 +72,15 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     // Units after an endpoint change would match events against the endpoint list its commit drops.
     endsTransaction: (e) => e.kind.startsWith('endpoint.'),
   });
+  let secretKey: Buffer;
+  try {
+    const loaded = loadEncryptionKey(config, await store.read.endpoints.hasSealedValues());
+    if (loaded.created) log.warn({ file: loaded.created }, 'created a new encryption key for secrets; back it up together with the database');
+    secretKey = loaded.key;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   metrics = createMetrics(() => store.read.deliveries.queueStats(clock()));
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };

@@ -10,7 +10,11 @@ export function encryptionKeyFile(dbPath: string): string {
   return `${dbPath}.key`;
 }
 
-export function loadEncryptionKey(config: Config): { key: Buffer; created: string | null } {
+/**
+ * `hasSealedValues`: the database already holds values sealed under some key. Then a missing key file is
+ * an error (a new key could open none of them), never silently replaced.
+ */
+export function loadEncryptionKey(config: Config, hasSealedValues = false): { key: Buffer; created: string | null } {
   if (config.HERALD_ENCRYPTION_KEY) return { key: Buffer.from(config.HERALD_ENCRYPTION_KEY, 'base64'), created: null };
   if (config.HERALD_DB === ':memory:') return { key: randomBytes(32), created: null };
   const file = encryptionKeyFile(config.HERALD_DB);
@@ -18,6 +22,11 @@ export function loadEncryptionKey(config: Config): { key: Buffer; created: strin
     const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
     if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
     return { key, created: null };
+  }
+  if (hasSealedValues) {
+    throw new Error(
+      `${file} is missing, but ${config.HERALD_DB} holds secrets sealed under it: restore the key file next to the database, or set HERALD_ENCRYPTION_KEY`,
+    );
   }
   mkdirSync(dirname(file), { recursive: true });
   const key = randomBytes(32);

@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
       try {
         const log = createLogger('silent');
         const ctx = {
-          store, config, log, clock: () => new Date(), secretKey: loadEncryptionKey(config).key,
+          store, config, log, clock: () => new Date(), secretKey: loadEncryptionKey(config, await store.read.endpoints.hasSealedValues()).key,
           endpoints: new EndpointCache(), metrics: createMetrics(async () => ({ waiting: 0, delivering: 0, oldest_due_at: null })),
         };
         const key = await new ApiKeysService(ctx).create({ ...SYSTEM, name: 'cli' }, { role: values.role as Role, name: values.name });

@@ -77,7 +77,12 @@ export class AttemptRunner {
 
   private async send(leased: Leased, event: EventRecord, signal: AbortSignal, digestEvents: EventRecord[] | undefined): Promise<SendResult> {
     const { delivery: d, n, endpoint } = leased;
-    const opened = endpoint ? this.opened(endpoint) : undefined;
+    let opened: OpenedEndpoint | undefined;
+    try {
+      opened = endpoint ? this.opened(endpoint) : undefined;
+    } catch {
+      return failure('network_error', "the endpoint's sealed settings cannot be opened with this encryption key (HERALD_ENCRYPTION_KEY or <db>.key)", { permanent: true });
+    }
     const req: SendRequest = {
       deliveryId: d.id,
       attempt: n,

@@ -126,7 +126,13 @@ export class EndpointsService {
   async revealSecret(id: string) {
     const e = await this.require(id);
     if (!e.secret_sealed) throw new HeraldError('not_found', 'this endpoint has no signing secret (only webhook endpoints do)');
-    const [current, ...previous] = this.signingSecrets(e, this.ctx.clock());
+    let secrets: string[];
+    try {
+      secrets = this.signingSecrets(e, this.ctx.clock());
+    } catch {
+      throw new HeraldError('conflict', 'the signing secret cannot be opened with this encryption key (HERALD_ENCRYPTION_KEY or <db>.key)');
+    }
+    const [current, ...previous] = secrets;
     return {
       secret: current!,
       ...(previous.length > 0 ? { previous: [{ secret: previous[0]!, expires_at: e.prev_secret_expires_at }] } : {}),

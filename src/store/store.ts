@@ -74,6 +74,8 @@ export interface StoreReads {
     getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
     activeEndpoints(): Promise<StoredEndpoint[]>;
     listEndpoints(f: EndpointFilters): Promise<Page<StoredEndpoint>>;
+    /** Whether any endpoint holds a sealed value (a signing secret, header values, an SMTP URL). */
+    hasSealedValues(): Promise<boolean>;
     /** Enabled endpoints failing since at or before `failingSince`, or with this many dead deliveries in a row. */
     failingEndpoints(failingSince: Date, consecutiveDead: number): Promise<StoredEndpoint[]>;
   };

@@ -38,6 +38,7 @@ function reads(db: Db): StoreReads {
       activeEndpoints: () => endpoints.activeEndpoints(db),
       listEndpoints: (f) => endpoints.listEndpoints(db, f),
       failingEndpoints: (since, dead) => endpoints.failingEndpoints(db, since, dead),
+      hasSealedValues: () => endpoints.hasSealedValues(db),
     },
     events: {
       listEvents: (f) => events.listEvents(db, f),

@@ -72,3 +72,13 @@ export async function failingEndpoints(db: Db, failingSince: Date, consecutiveDe
     .execute();
   return rows.map((r) => toStoredEndpoint(r as EndpointsTable));
 }
+
+export async function hasSealedValues(db: Db): Promise<boolean> {
+  const row = await db
+    .selectFrom('endpoints')
+    .select('id')
+    .where((eb) => eb.or([eb('secret_sealed', 'is not', null), eb('headers_sealed', 'is not', null), eb('smtp_url_sealed', 'is not', null)]))
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
