@@ -1,6 +1,7 @@
 // A ledger written by herald 0.1.0 (test/fixtures/ledger-v0.1.0.db: a lease and a result entry per
 // attempt, before attempts.leased / attempt.recorded) still verifies, migrates, rebuilds equal to its
 // projections, and reads through the API as it did.
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,8 @@ describe('a ledger written by herald 0.1.0', () => {
 
   it('serves its history, and the engine goes on appending to the same chain', async () => {
     const { dir, db } = copyOfFixture();
-    const h = await startTestHerald({ HERALD_DB: db }, { dir });
+    // Its key was not kept (its sealed secrets stay sealed), so herald is given one explicitly.
+    const h = await startTestHerald({ HERALD_DB: db, HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, { dir });
     try {
       const dead = await h.request<{ data: Array<{ id: string; attempt_count: number }> }>('GET', '/v1/deliveries?status=dead&limit=50');
       expect(dead.status).toBe(200);
