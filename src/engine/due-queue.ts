@@ -33,10 +33,6 @@ export class DueQueue {
     return [...this.endpoints];
   }
 
-  get size(): number {
-    return this.endpoints.size;
-  }
-
   add(key: EndpointKey): void {
     this.endpoints.add(key);
   }

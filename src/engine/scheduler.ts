@@ -69,10 +69,6 @@ export class Scheduler {
     });
   }
 
-  get inFlight(): number {
-    return this.running.size;
-  }
-
   /** Whether this process is running an attempt of the delivery (its lease is not to be reaped). */
   holds(deliveryId: string): boolean {
     if (this.running.has(deliveryId)) return true;
@@ -131,8 +127,10 @@ export class Scheduler {
     if (requests.length === 0) return waitMs;
 
     const { leased, failed } = await this.leaseEach(requests);
+    const gotBy = new Map<EndpointKey, number>();
+    for (const l of leased) gotBy.set(l.delivery.endpoint_id, (gotBy.get(l.delivery.endpoint_id) ?? 0) + 1);
     for (const r of requests) {
-      const got = leased.filter((l) => l.delivery.endpoint_id === r.endpoint).length;
+      const got = gotBy.get(r.endpoint) ?? 0;
       if (got < r.max) this.limits.unused(r.endpoint, r.max - got);
       // Fewer than asked: nothing more was due there (unless news came meanwhile). A failed lease keeps
       // its place and is tried again.
