@@ -21,13 +21,13 @@
 // BENCH_CPU_PROF=<dir> (runs herald with --cpu-prof into that directory), BENCH_KEEP=1 (keep the temp dir).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, ipc, runBench } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, serveOkReceiver, startHeraldProcess, checksVerdict, ipc, machineBusySeconds, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -139,17 +139,6 @@ async function waitForCount(ask, target, timeoutMs, label) {
       return hooks;
     }
     await sleep(50);
-  }
-}
-
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat; null elsewhere. */
-function machineBusySeconds() {
-  try {
-    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-    // user nice system idle iowait irq softirq steal
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
-  } catch {
-    return null;
   }
 }
 

@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess, checksVerdict, ipc, runBench } from './bench-support.mjs';
+import { ROOT, jsonOrText, procCpuSeconds, startHeraldProcess, checksVerdict, ipc, machineBusySeconds, runBench } from './bench-support.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
 const RECEIVERS = ['fast', 'flaky', 'slow'];
@@ -154,16 +154,6 @@ function rssMb(pid) {
   try {
     const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Busy CPU seconds of the whole machine (all cores), from /proc/stat; null elsewhere. */
-function machineBusySeconds() {
-  try {
-    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
   } catch {
     return null;
   }

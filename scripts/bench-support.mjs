@@ -157,3 +157,14 @@ export function ipc(child) {
       child.send({ type, seq: s });
     });
 }
+
+/** Busy CPU seconds of the whole machine (all cores), from /proc/stat; null elsewhere. */
+export function machineBusySeconds() {
+  try {
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
+  } catch {
+    return null;
+  }
+}
