@@ -37,7 +37,10 @@ const BY_STATUS: Record<number, ProblemType> = {
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
     if (err instanceof HeraldError) {
-      return problem(c, err, err.status === 401 ? { 'www-authenticate': 'Bearer' } : {});
+      if (err.status === 401) return problem(c, err, { 'www-authenticate': 'Bearer' });
+      // A body refused as too large may be half read: the connection cannot carry another request.
+      if (err.status === 413) return problem(c, err, { connection: 'close' });
+      return problem(c, err);
     }
     if (err instanceof HTTPException) {
       const type = BY_STATUS[err.status] ?? (err.status >= 500 ? 'internal' : 'bad_request');
