@@ -124,7 +124,8 @@ export class EndpointsService {
   }
 
   async revealSecret(id: string) {
-    const e = await this.require(id);
+    // An archived endpoint signs nothing any more: its secret is not handed out.
+    const e = await this.require(id, { live: true });
     if (!e.secret_sealed) throw new HeraldError('not_found', 'this endpoint has no signing secret (only webhook endpoints do)');
     let secrets: string[];
     try {

@@ -241,6 +241,14 @@ describe('changing endpoints', () => {
     expectProblem(await h.request('POST', `/v1/endpoints/${ep.id}/disable`), 409, 'conflict');
   });
 
+  it('an archived webhook endpoint no longer hands out its signing secret (409)', async () => {
+    const h = herald();
+    const ep = await createEndpoint(h, { channel: 'webhook', url: HOOK, events: ['gone.*'] });
+    expect((await h.request('GET', `/v1/endpoints/${ep.id}/secret`)).status).toBe(200);
+    expect((await h.request('DELETE', `/v1/endpoints/${ep.id}`)).status).toBe(200);
+    expectProblem(await h.request('GET', `/v1/endpoints/${ep.id}/secret`), 409, 'conflict');
+  });
+
   it('lists newest first and filters by channel', async () => {
     const h = herald();
     const a = await createEndpoint(h, { channel: 'slack', url: HOOK, events: ['list.*'] });
