@@ -3,10 +3,14 @@
 import type { ConnectionOptions } from 'node:tls';
 import nodemailer, { type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo, type Transporter } from 'nodemailer';
 import type { Outcome } from '../domain/retry-policy.js';
+import ipaddr from 'ipaddr.js';
+import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
 import { type ChannelSender, RESPONSE_EXCERPT_BYTES, type SendRequest, type SendResult, failure } from './channel.js';
 import { TemplateError, renderPart, templateContext } from './templates.js';
 
 export interface EmailSenderOptions {
+  /** Connect to loopback, private and other non-public SMTP servers (HERALD_ALLOW_PRIVATE_NETWORKS). */
+  allowPrivateNetworks?: boolean | undefined;
   /** HERALD_SMTP_URL: used when the endpoint has no smtp_url of its own. */
   defaultSmtpUrl?: string | null | undefined;
   /** HERALD_SMTP_FROM: used when the endpoint has no `from`. */
@@ -110,7 +114,23 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
   const transports = new Map<string, Transport>();
   const maxTransports = opts.maxTransports ?? 64;
 
-  function transportFor(url: string, timeoutMs: number): Transport {
+  /**
+   * The SMTP server's address, checked by the SSRF guard unless private networks are allowed. The
+   * transport then connects to that address (so DNS cannot answer differently later), naming the
+   * host for TLS.
+   */
+  async function addressOf(host: string): Promise<string> {
+    if (opts.allowPrivateNetworks) return host;
+    if (ipaddr.isValid(host)) {
+      if (isForbiddenAddress(host)) throw new ForbiddenAddressError(host);
+      return host;
+    }
+    return new Promise((resolve, reject) =>
+      guardedLookup(host, {}, (err, address) => (err ? reject(err) : resolve(address as string))),
+    );
+  }
+
+  async function transportFor(url: string, timeoutMs: number): Promise<Transport> {
     const key = `${timeoutMs} ${url}`;
     const cached = transports.get(key);
     if (cached) {
@@ -118,7 +138,10 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       transports.set(key, cached);
       return cached;
     }
-    const { secret, ...options } = smtpOptions(url, timeoutMs);
+    const { secret, ...named } = smtpOptions(url, timeoutMs);
+    const address = await addressOf(named.host);
+    const tls = address === named.host ? opts.tls : { ...opts.tls, servername: named.host };
+    const options = { ...named, host: address };
     const poolOptions: SMTPPoolOptions & { pool: true } = {
       ...options,
       pool: true,
@@ -127,10 +150,14 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       maxRequeues: 1,
       logger: false,
       debug: false,
-      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(tls ? { tls } : {}),
     };
     const mailer: Mailer = nodemailer.createTransport(poolOptions);
     const transport = { mailer, address: `${options.host}:${options.port}`, secret };
+    if (transports.has(key)) {
+      mailer.close(); // another send made it while this one resolved the address
+      return transports.get(key)!;
+    }
     transports.set(key, transport);
     if (transports.size > maxTransports) {
       const [oldKey, old] = transports.entries().next().value!;
@@ -162,8 +189,11 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
 
       let transport: Transport;
       try {
-        transport = transportFor(url, req.timeoutMs);
+        transport = await transportFor(url, req.timeoutMs);
       } catch (err) {
+        if (err instanceof ForbiddenAddressError) return failure('network_error', err.message, { permanent: true });
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return failure('network_error', `cannot resolve the SMTP host: ${(err as Error).message}`);
         return failure('network_error', `invalid SMTP URL: ${(err as Error).message}`, { permanent: true });
       }
 

@@ -11,7 +11,7 @@ import { createWebhookSender } from './webhook.js';
 export function createSenders(config: Config, http: HttpClient, userAgent: string): Senders {
   return {
     webhook: createWebhookSender(http, (req) => renderPart(req, 'body')),
-    email: createEmailSender({ defaultSmtpUrl: config.HERALD_SMTP_URL ?? null, defaultFrom: config.HERALD_SMTP_FROM, userAgent }),
+    email: createEmailSender({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, defaultSmtpUrl: config.HERALD_SMTP_URL ?? null, defaultFrom: config.HERALD_SMTP_FROM, userAgent }),
     slack: createSlackSender(http),
     discord: createDiscordSender(http),
   };

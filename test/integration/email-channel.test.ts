@@ -77,7 +77,7 @@ describe('email channel', () => {
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    sender = createEmailSender({ defaultSmtpUrl: smtp.url, defaultFrom: 'herald <herald@example.com>', userAgent: 'herald/test' });
+    sender = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: smtp.url, defaultFrom: 'herald <herald@example.com>', userAgent: 'herald/test' });
   });
   afterAll(async () => {
     await sender.close();
@@ -191,7 +191,7 @@ describe('email channel', () => {
 
   it("the endpoint's smtp_url wins over the default", async () => {
     const down = await closedPort();
-    const s = createEmailSender({ defaultSmtpUrl: `smtp://127.0.0.1:${down}`, defaultFrom: 'herald@example.com' });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: `smtp://127.0.0.1:${down}`, defaultFrom: 'herald@example.com' });
     try {
       const result = await s.send(request({ deliveryId: 'msg_own_url', smtpUrl: smtp.url }));
       expect(result.outcome).toBe('succeeded');
@@ -201,8 +201,22 @@ describe('email channel', () => {
     }
   });
 
+  it('refuses an SMTP server on a loopback or private address unless private networks are allowed (the SSRF guard), sending nothing', async () => {
+    const before = smtp.received.length;
+    const s = createEmailSender({ defaultSmtpUrl: smtp.url, defaultFrom: 'herald@example.com' });
+    try {
+      for (const url of [smtp.url, `smtp://localhost:${smtp.port}`, `smtp://[::1]:${smtp.port}`, 'smtp://169.254.169.254:25', 'smtp://10.1.2.3:25']) {
+        const result = await s.send(request({ deliveryId: 'msg_guarded', smtpUrl: url }));
+        expect(result, url).toMatchObject({ outcome: 'network_error', permanent: true, error: expect.stringMatching(/refused to connect to .*not a public address/) });
+      }
+      expect(smtp.received.length).toBe(before);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('without any SMTP URL the failure is permanent and says what to set', async () => {
-    const s = createEmailSender({ defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
     const result = await s.send(request());
     expect(result).toMatchObject({ outcome: 'network_error', error: "no SMTP transport: set HERALD_SMTP_URL or the endpoint's smtp_url", permanent: true });
     expect(classify(result)).toBe('permanent');
@@ -221,7 +235,7 @@ describe('email channel', () => {
 
   it('reuses one pooled connection for several messages', async () => {
     const own = await startSmtp();
-    const s = createEmailSender({ defaultSmtpUrl: own.url, defaultFrom: 'herald@example.com' });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: own.url, defaultFrom: 'herald@example.com' });
     try {
       for (const id of ['msg_p1', 'msg_p2', 'msg_p3']) expect((await s.send(request({ deliveryId: id }))).outcome).toBe('succeeded');
       expect(own.received.map((r) => r.mail.messageId)).toEqual(['<msg_p1@herald>', '<msg_p2@herald>', '<msg_p3@herald>']);
@@ -246,7 +260,7 @@ describe('email channel: authentication', () => {
     });
     const good = `smtp://herald:${encodeURIComponent(password)}@127.0.0.1:${smtp.port}`;
     const bad = `smtp://herald:${encodeURIComponent(`${password}-wrong`)}@127.0.0.1:${smtp.port}`;
-    const s = createEmailSender({ defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
     try {
       const ok = await s.send(request({ smtpUrl: good }));
       expect(ok.outcome).toBe('succeeded');
@@ -267,7 +281,7 @@ describe('email channel: authentication', () => {
 describe('email channel: servers that are down or silent', () => {
   let s: EmailSender;
   beforeAll(() => {
-    s = createEmailSender({ defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
+    s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: null, defaultFrom: 'herald@example.com' });
   });
   afterAll(() => s.close());
 
@@ -349,7 +363,7 @@ describe.skipIf(!openssl)('email channel: TLS', () => {
 
   it('smtps:// speaks TLS from the first byte', async () => {
     const smtp = await startSmtp({ secure: true, key, cert });
-    const s = createEmailSender({ defaultSmtpUrl: `smtps://127.0.0.1:${smtp.port}`, defaultFrom: 'herald@example.com', tls: { ca: cert } });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: `smtps://127.0.0.1:${smtp.port}`, defaultFrom: 'herald@example.com', tls: { ca: cert } });
     try {
       const result = await s.send(request({ deliveryId: 'msg_smtps' }));
       expect(result.outcome).toBe('succeeded');
@@ -363,7 +377,7 @@ describe.skipIf(!openssl)('email channel: TLS', () => {
   it('?tls=required upgrades with STARTTLS, and fails when the server refuses it', async () => {
     const withTls = await startSmtp({ disabledCommands: [], key, cert });
     const without = await startSmtp();
-    const s = createEmailSender({ defaultSmtpUrl: null, defaultFrom: 'herald@example.com', tls: { ca: cert } });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: null, defaultFrom: 'herald@example.com', tls: { ca: cert } });
     try {
       const ok = await s.send(request({ deliveryId: 'msg_starttls', smtpUrl: `smtp://127.0.0.1:${withTls.port}?tls=required` }));
       expect(ok.outcome).toBe('succeeded');
@@ -384,7 +398,7 @@ describe.skipIf(!openssl)('email channel: TLS', () => {
 
   it('a certificate that is not trusted is a network_error', async () => {
     const smtp = await startSmtp({ secure: true, key, cert });
-    const s = createEmailSender({ defaultSmtpUrl: `smtps://127.0.0.1:${smtp.port}`, defaultFrom: 'herald@example.com' });
+    const s = createEmailSender({ allowPrivateNetworks: true, defaultSmtpUrl: `smtps://127.0.0.1:${smtp.port}`, defaultFrom: 'herald@example.com' });
     try {
       const result = await s.send(request());
       expect(result.outcome).toBe('network_error');
