@@ -81,7 +81,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     await store.close();
     throw err;
   }
-  metrics = createMetrics(() => store.read.deliveries.queueStats(clock()));
+  metrics = createMetrics(() => store.read.deliveries.queueStats(clock()), clock);
 
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);

@@ -31,6 +31,7 @@ export const configSchema = z
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),
     HERALD_BREAKER_FAILING_S: int(60, 365 * 86_400).default(5 * 86_400),
     HERALD_BREAKER_CONSECUTIVE_DEAD: int(1, 1_000_000).default(50),
+    HERALD_METRICS_TOKEN: z.string().min(16, 'HERALD_METRICS_TOKEN must be at least 16 characters').optional(),
     HERALD_MAINTENANCE_CRON: z.string().default('*/5 * * * * *'),
     HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })

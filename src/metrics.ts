@@ -1,7 +1,22 @@
 // Prometheus metrics (prom-client), in a registry of herald's own so tests can run several instances.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-export function createMetrics(queueStats: () => Promise<{ waiting: number; delivering: number; oldest_due_at: string | null }>) {
+type QueueStats = { waiting: number; delivering: number; oldest_due_at: string | null };
+
+/** Queue gauges are read from the store at most once a second, however often /metrics is scraped. */
+const QUEUE_STATS_MAX_AGE_MS = 1000;
+
+export function createMetrics(readQueueStats: () => Promise<QueueStats>, clock: () => Date = () => new Date()) {
+  let cached: { at: number; stats: Promise<QueueStats> } | null = null;
+  const queueStats = () => {
+    const now = clock().getTime();
+    if (!cached || now - cached.at >= QUEUE_STATS_MAX_AGE_MS || now < cached.at) {
+      const stats = readQueueStats();
+      stats.catch(() => (cached = null));
+      cached = { at: now, stats };
+    }
+    return cached.stats;
+  };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'herald_process_' });
   const eventsIngested = new Counter({ name: 'herald_events_ingested_total', help: 'Events recorded', labelNames: ['source'] as const, registers: [registry] });
@@ -38,7 +53,7 @@ export function createMetrics(queueStats: () => Promise<{ waiting: number; deliv
     registers: [registry],
     async collect() {
       const s = await queueStats();
-      this.set(s.oldest_due_at ? Math.max(0, (Date.now() - Date.parse(s.oldest_due_at)) / 1000) : 0);
+      this.set(s.oldest_due_at ? Math.max(0, (clock().getTime() - Date.parse(s.oldest_due_at)) / 1000) : 0);
     },
   });
   return { registry, eventsIngested, ingestReplays, attempts, attemptSeconds, commitUnits, ledgerEntries };

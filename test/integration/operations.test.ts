@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ingest } from '../support/api.js';
-import { useHerald } from '../support/herald.js';
+import { startTestHerald, useHerald } from '../support/herald.js';
 
 const herald = useHerald();
 
@@ -120,5 +120,41 @@ describe('operations', () => {
     const r = await herald().request('GET', '/v1/nothing-here');
     expect(r.status).toBe(404);
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('/metrics under load and behind a token', () => {
+  it('reads the queue gauges from the store at most once a second', async () => {
+    let now = Date.parse('2026-11-01T10:00:00Z');
+    const h = await startTestHerald({}, { clock: () => new Date(now) });
+    try {
+      const depth = async () => {
+        const text = (await h.request<string>('GET', '/metrics', { key: null })).body;
+        return [...text.matchAll(/^herald_queue_depth\{state="(?:waiting|delivering)"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      };
+      expect(await depth()).toBe(0);
+      await h.request('POST', '/v1/endpoints', { body: { channel: 'webhook', url: 'http://127.0.0.1:9/x', events: ['gauge.*'] } });
+      await ingest(h, { type: 'gauge.one' });
+      expect(await depth()).toBe(0); // the same second: the figures read a moment ago
+      now += 1000;
+      expect(await depth()).toBe(1);
+    } finally {
+      await h.stop();
+    }
+    h.cleanup();
+  });
+
+  it('with HERALD_METRICS_TOKEN, answers only Authorization: Bearer <token>', async () => {
+    const h = await startTestHerald({ HERALD_METRICS_TOKEN: 'metrics-token-0123456789' });
+    try {
+      expect((await h.request('GET', '/metrics', { key: null })).status).toBe(401);
+      expect((await h.request('GET', '/metrics', { key: 'metrics-token-wrong-0000' })).status).toBe(401);
+      const ok = await h.request<string>('GET', '/metrics', { key: 'metrics-token-0123456789' });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toContain('herald_queue_depth');
+    } finally {
+      await h.stop();
+    }
+    h.cleanup();
   });
 });

@@ -1,8 +1,15 @@
 // Liveness, readiness, Prometheus metrics and the OpenAPI document: no key needed.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { HeraldError } from '../../domain/errors.js';
 import type { HttpDeps } from '../deps.js';
 import type { Api } from '../route.js';
+
+/** Compares two secrets in constant time (of their hashes). */
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(a), h(b));
+}
 
 export function healthRoutes(api: Api, deps: HttpDeps): void {
   const tag = 'operations';
@@ -22,8 +29,18 @@ export function healthRoutes(api: Api, deps: HttpDeps): void {
     },
   );
   api.route(
-    { method: 'get', path: '/metrics', role: null, tag, summary: 'Prometheus metrics', responses: { 200: { description: 'Prometheus text format' } } },
-    async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+    {
+      method: 'get', path: '/metrics', role: null, tag, summary: 'Prometheus metrics',
+      description: 'With HERALD_METRICS_TOKEN set, only for Authorization: Bearer <that token>.',
+      responses: { 200: { description: 'Prometheus text format' }, 401: { description: 'HERALD_METRICS_TOKEN is set and was not sent' } },
+    },
+    async (c) => {
+      const token = deps.config.HERALD_METRICS_TOKEN;
+      if (token && !sameSecret(c.req.header('authorization') ?? '', `Bearer ${token}`)) {
+        throw new HeraldError('unauthorized', 'send Authorization: Bearer <HERALD_METRICS_TOKEN>');
+      }
+      return c.body(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType });
+    },
   );
   let doc: unknown;
   api.route(
