@@ -27,6 +27,7 @@ export const configSchema = z
     HERALD_MAX_BATCH_BYTES: int(1024, 256 * 1024 * 1024).default(8 * 1024 * 1024),
     HERALD_SYNCHRONOUS: z.enum(['FULL', 'NORMAL', 'EXTRA']).default('FULL'),
     HERALD_LEASE_MARGIN_MS: int(100, 3_600_000).default(5_000),
+    HERALD_LOCK_WAIT_MS: int(0, 600_000).default(5_000),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),
     HERALD_BREAKER_FAILING_S: int(60, 365 * 86_400).default(5 * 86_400),

@@ -19,6 +19,7 @@ export const PROBLEM_TYPES = {
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   unavailable: { status: 503, title: 'Service unavailable' },
+  storage_full: { status: 507, title: 'Insufficient storage' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
 

@@ -40,6 +40,8 @@ export function errorHandler(log: Logger) {
       if (err.status === 401) return problem(c, err, { 'www-authenticate': 'Bearer' });
       // A body refused as too large may be half read: the connection cannot carry another request.
       if (err.status === 413) return problem(c, err, { connection: 'close' });
+      // A storage condition clears by itself (a lock released, space freed): ask clients to come back.
+      if (err.status === 503 || err.status === 507) return problem(c, err, { 'retry-after': '1' });
       return problem(c, err);
     }
     if (err instanceof HTTPException) {

@@ -48,7 +48,9 @@ export function openDatabase(opts: OpenOptions): OpenedDatabase {
   const memory = opts.path === ':memory:';
   if (!memory) mkdirSync(dirname(opts.path), { recursive: true });
   const raw = new BetterSqlite3(opts.path, { readonly: opts.readonly ?? false });
-  raw.pragma('busy_timeout = 5000');
+  // Never wait for a lock inside SQLite: that would block the event loop. The writer waits between
+  // attempts instead (group-commit.ts); WAL readers do not wait for writers.
+  raw.pragma('busy_timeout = 0');
   if (!memory && !opts.readonly) raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
   raw.pragma('foreign_keys = OFF');

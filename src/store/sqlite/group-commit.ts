@@ -2,6 +2,7 @@
 // the writer comes round run in one BEGIN IMMEDIATE … COMMIT, so many requests and attempts share
 // one fsync. Each unit runs in a savepoint of its own, so a failing unit rolls back alone.
 import { sql } from 'kysely';
+import { HeraldError } from '../../domain/errors.js';
 import { canonicalJson } from '../../domain/canonical-json.js';
 import { GENESIS_HASH, entryHashFromCanonicalBody, type EntryDraft, type EntryKind, type LedgerEntry } from '../../domain/ledger-entry.js';
 import type { StoreHooks, Unit } from '../store.js';
@@ -17,6 +18,27 @@ interface Queued {
 
 type Settled = { ok: true; value: unknown; tx: SqliteTx } | { ok: false; error: unknown };
 
+/** BEGIN IMMEDIATE found the database locked by another connection (nothing ran). */
+class LockedError extends Error {
+  constructor(readonly sqliteError: unknown) {
+    super('the database is locked');
+  }
+}
+
+const sqliteCode = (err: unknown): string => String((err as { code?: unknown } | null)?.code ?? '');
+const isLocked = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(err));
+
+/** A known storage condition as the problem a client sees; anything else unchanged. */
+function storageProblem(err: unknown): unknown {
+  const code = sqliteCode(err);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new HeraldError('unavailable', 'the database is locked by another process; retry shortly');
+  if (code.startsWith('SQLITE_FULL')) return new HeraldError('storage_full', 'the disk holding the database is full; nothing was recorded; retry once there is space');
+  if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
+    return new HeraldError('unavailable', 'the database cannot be written right now; nothing was recorded; retry shortly');
+  }
+  return err;
+}
+
 /** Units per transaction; the rest wait for the next one, so one commit stays short. */
 const MAX_UNITS_PER_COMMIT = 1000;
 
@@ -30,6 +52,8 @@ export class GroupCommit {
   constructor(
     private readonly db: Db,
     private readonly hooks: StoreHooks,
+    /** How long a transaction waits for another process's write lock before its units fail (503). */
+    private readonly lockWaitMs = 5000,
   ) {
     this.clock = hooks.clock ?? (() => new Date());
   }
@@ -70,25 +94,44 @@ export class GroupCommit {
     }
   }
 
-  /** Runs the batch (or its head, up to a unit that ends the transaction) in one transaction; returns how many units ran. */
+  /**
+   * Runs the batch (or its head, up to a unit that ends the transaction) in one transaction; returns how
+   * many units ran. While another process holds the write lock, it tries again every few milliseconds
+   * (the event loop and readers go on meanwhile), up to the lock wait.
+   */
   private async commit(batch: Queued[]): Promise<number> {
-    const settled: Settled[] = [];
-    try {
-      await this.db.connection().execute(async (conn) => {
-        await sql`BEGIN IMMEDIATE`.execute(conn);
-        try {
-          await this.runUnits(conn, batch, settled);
-          await sql`COMMIT`.execute(conn);
-        } catch (err) {
-          await sql`ROLLBACK`.execute(conn).catch(() => {});
-          throw err;
+    const deadline = performance.now() + this.lockWaitMs;
+    for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
+      try {
+        return await this.commitOnce(batch);
+      } catch (err) {
+        if (!(err instanceof LockedError) || performance.now() >= deadline) {
+          const failure = storageProblem(err instanceof LockedError ? err.sqliteError : err);
+          this.hooks.onRollback?.();
+          for (const q of batch) q.reject(failure);
+          return batch.length;
         }
-      });
-    } catch (err) {
-      this.hooks.onRollback?.();
-      for (const q of batch) q.reject(err);
-      return batch.length;
+        await new Promise((r) => setTimeout(r, pause));
+      }
     }
+  }
+
+  private async commitOnce(batch: Queued[]): Promise<number> {
+    const settled: Settled[] = [];
+    await this.db.connection().execute(async (conn) => {
+      try {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+      } catch (err) {
+        throw isLocked(err) ? new LockedError(err) : err;
+      }
+      try {
+        await this.runUnits(conn, batch, settled);
+        await sql`COMMIT`.execute(conn);
+      } catch (err) {
+        await sql`ROLLBACK`.execute(conn).catch(() => {});
+        throw err;
+      }
+    });
     const committed = settled.flatMap((s) => (s.ok ? s.tx.appended : []));
     // What runs after the commit must not keep any unit from hearing that it is durable.
     const safely = (fn: () => void) => {
@@ -147,7 +190,7 @@ export class GroupCommit {
         // What the unit read after its own appends (an endpoint list, say) may have been cached.
         if (tx.appended.length > 0) this.hooks.onRollback?.();
         endsHere = false;
-        settled.push({ ok: false, error });
+        settled.push({ ok: false, error: storageProblem(error) });
       }
       if (endsHere) return;
     }

@@ -1,4 +1,5 @@
 // The SQLite store: one file, WAL, one connection; every write goes through the group commit.
+import { sql } from 'kysely';
 import type { Store, StoreHooks, StoreReads, Tx, Unit } from '../store.js';
 import { verifyLedger } from '../verify.js';
 import { type Db, type OpenedDatabase, migrateToLatest, openDatabase } from './connection.js';
@@ -14,6 +15,8 @@ import { rebuildCheck } from './rebuild.js';
 export interface SqliteStoreOptions extends StoreHooks {
   path: string;
   synchronous?: 'FULL' | 'NORMAL' | 'EXTRA';
+  /** How long a write waits for another process's lock before failing as unavailable. */
+  lockWaitMs?: number | undefined;
 }
 
 function reads(db: Db): StoreReads {
@@ -60,9 +63,9 @@ export class SqliteStore implements Store {
   private readonly writer: GroupCommit;
   private closed = false;
 
-  private constructor(private readonly opened: OpenedDatabase, hooks: StoreHooks) {
+  private constructor(private readonly opened: OpenedDatabase, opts: SqliteStoreOptions) {
     this.read = reads(opened.db);
-    this.writer = new GroupCommit(opened.db, hooks);
+    this.writer = new GroupCommit(opened.db, opts, opts.lockWaitMs);
   }
 
   /** Opens (creating it if need be) and migrates the database. */
@@ -90,10 +93,14 @@ export class SqliteStore implements Store {
     return rebuildCheck(this.opened.db);
   }
 
+  /** The write lock can be taken now (another process holding it, or a broken file, is not ready). */
   async ready(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      this.opened.raw.pragma('user_version');
+      await this.opened.db.connection().execute(async (conn) => {
+        await sql`BEGIN IMMEDIATE`.execute(conn);
+        await sql`ROLLBACK`.execute(conn);
+      });
       return true;
     } catch {
       return false;
