@@ -72,7 +72,10 @@ export class SqliteStore implements Store {
   static async open(opts: SqliteStoreOptions): Promise<SqliteStore> {
     const opened = openDatabase({ path: opts.path, synchronous: opts.synchronous ?? 'FULL' });
     try {
+      // At start nothing else runs yet: migrations may wait for another process's lock inside SQLite.
+      opened.raw.pragma(`busy_timeout = ${opts.lockWaitMs ?? 5000}`);
       await migrateToLatest(opened.db);
+      opened.raw.pragma('busy_timeout = 0');
     } catch (err) {
       await opened.db.destroy();
       throw err;
