@@ -31,7 +31,7 @@ const isLocked = (err: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(err))
 /** A known storage condition as the problem a client sees; anything else unchanged. */
 function storageProblem(err: unknown): unknown {
   const code = sqliteCode(err);
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new HeraldError('unavailable', 'the database is locked by another process; retry shortly');
+  if (isLocked(err)) return new HeraldError('unavailable', 'the database is locked by another process; retry shortly');
   if (code.startsWith('SQLITE_FULL')) return new HeraldError('storage_full', 'the disk holding the database is full; nothing was recorded; retry once there is space');
   if (code.startsWith('SQLITE_IOERR') || code.startsWith('SQLITE_READONLY') || code.startsWith('SQLITE_CANTOPEN')) {
     return new HeraldError('unavailable', 'the database cannot be written right now; nothing was recorded; retry shortly');
