@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import type { Config } from './config.js';
 import { loadEncryptionKey } from './encryption-key.js';
 import { createHttpApp } from './http/app.js';
+import { ActivityService } from './services/activity.js';
 import { type Logger, createLogger } from './logger.js';
 import { type Metrics, createMetrics } from './metrics.js';
 import { ApiKeysService } from './services/api-keys.js';
@@ -112,7 +113,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   let accepting = true;
   const app = createHttpApp({
     config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
-    ledger: new LedgerService(ctx), isReady: () => store.ready(), isAccepting: () => accepting,
+    ledger: new LedgerService(ctx), activity: new ActivityService(ctx), clock, sessionSecret: secretKey,
+    isReady: () => store.ready(), isAccepting: () => accepting,
   });
   // Listen before starting any work: a process that cannot serve stops whole, and a supervisor restarts it.
   let server: Server;

@@ -1,5 +1,6 @@
 // The hono app: error handling, then body rules, then the routes by resource. Order is visible here.
 import { Hono } from 'hono';
+import { consoleRoutes } from '../console/routes.js';
 import type { HttpEnv } from './auth.js';
 import { jsonBodies } from './body.js';
 import type { HttpDeps } from './deps.js';
@@ -35,5 +36,6 @@ export function createHttpApp(deps: HttpDeps): Hono<HttpEnv> {
   ledgerRoutes(api, deps);
   keyRoutes(api, deps);
   healthRoutes(api, deps);
+  app.route('/console', consoleRoutes(deps));
   return app;
 }

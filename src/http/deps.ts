@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { ActivityService } from '../services/activity.js';
 import type { ApiKeysService } from '../services/api-keys.js';
 import type { DeliveriesService } from '../services/deliveries.js';
 import type { EndpointsService } from '../services/endpoints.js';
@@ -18,6 +19,10 @@ export interface HttpDeps {
   deliveries: DeliveriesService;
   apiKeys: ApiKeysService;
   ledger: LedgerService;
+  activity: ActivityService;
+  clock: () => Date;
+  /** Signs console sessions (a key is derived from it for that purpose alone). */
+  sessionSecret: Buffer;
   /** The store answers and can take writes. */
   isReady: () => Promise<boolean>;
   /** False while shutting down: /readyz answers 503. */

@@ -64,6 +64,13 @@ export class ApiKeysService {
     return principal;
   }
 
+  /** The principal of a key that is still valid, by its id (a console session names its key by id). */
+  async principalById(id: string): Promise<Principal | null> {
+    if (id === ENV_ADMIN.id) return this.envAdminHash ? ENV_ADMIN : null;
+    const row = await this.ctx.store.read.apiKeys.getKey(id);
+    return row && !row.revoked_at ? { id: row.id, name: row.name, role: row.role } : null;
+  }
+
   async create(actor: Principal, input: z.output<typeof createKeySchema>) {
     return this.ctx.store.transact((tx) => this.append(tx, actor, input.name, input.role));
   }

@@ -52,6 +52,11 @@ export class EventsService {
     return this.ctx.store.read.events.listEvents(filters);
   }
 
+  /** The events ingested with this idempotency key (by any API key), newest first. */
+  idsByIdempotencyKey(key: string): Promise<string[]> {
+    return this.ctx.store.read.events.eventIdsByIdempotencyKey(key);
+  }
+
   /** One event with its deliveries. */
   async get(id: string) {
     const event = await this.ctx.store.read.events.getEvent(id);

@@ -87,6 +87,21 @@ export interface StoredEntry {
   hash: string;
 }
 
+/** How many of one thing happened in one minute (`minute` is its start, RFC 3339). */
+export interface ActivityCount {
+  minute: string;
+  /** The endpoint of an attempt (null: ad-hoc recipients, or an event received). */
+  endpoint_id: string | null;
+  /** `received`: events; otherwise what an attempt left its delivery as. */
+  what: 'received' | 'succeeded' | 'failed' | 'dead' | 'interrupted';
+  n: number;
+}
+
+/** A failed attempt, with the delivery it belongs to. */
+export interface FailedAttempt extends AttemptView {
+  delivery_id: string;
+}
+
 export interface Page<T> {
   data: T[];
   next_cursor: string | null;
@@ -101,6 +116,7 @@ export interface QueueStats {
 /** Time bounds in filters are RFC 3339 UTC strings as the API received them. */
 export interface DeliveryFilters {
   endpoint_id?: string | undefined;
+  type?: string | undefined;
   event_id?: string | undefined;
   status?: string | undefined;
   channel?: string | undefined;

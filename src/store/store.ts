@@ -4,12 +4,14 @@
 // contract suite (test/contract/).
 import type { EntryDraft, EntryKind, LedgerEntry } from '../domain/ledger-entry.js';
 import type {
+  ActivityCount,
   ApiKeyView,
   AttemptView,
   Delivery,
   DeliveryFilters,
   EndpointFilters,
   EventFilters,
+  FailedAttempt,
   Page,
   QueueStats,
   RebuildReport,
@@ -69,6 +71,12 @@ export interface StoreReads {
     nextDueAfter(after: Date): Promise<Date | null>;
     expiredLeases(now: Date, limit: number): Promise<Delivery[]>;
     queueStats(now: Date): Promise<QueueStats>;
+    /** The latest failed attempts among an endpoint's most recent `window` deliveries, newest first. */
+    recentFailures(endpointId: string, window: number, limit: number): Promise<FailedAttempt[]>;
+  };
+  activity: {
+    /** Counts per minute in [since, until), oldest first; one endpoint's only when it is given. */
+    between(since: Date, until: Date, endpointId?: string): Promise<ActivityCount[]>;
   };
   endpoints: {
     getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
@@ -83,6 +91,8 @@ export interface StoreReads {
     listEvents(f: EventFilters): Promise<Page<EventRecord>>;
     getEvent(id: string): Promise<EventRecord | undefined>;
     eventsByIds(ids: readonly string[]): Promise<EventRecord[]>;
+    /** The events ingested with this idempotency key, by any API key. */
+    eventIdsByIdempotencyKey(key: string): Promise<string[]>;
   };
   idempotency: {
     findIdempotency(apiKeyId: string, key: string): Promise<StoredIdempotency | undefined>;

@@ -1,7 +1,7 @@
 // /v1/ledger: the raw entries in order (JSON pages, or an NDJSON export stream) and chain verification.
-import { stream } from 'hono/streaming';
 import { z } from 'zod';
 import type { HttpDeps } from '../deps.js';
+import { streamNdjson } from '../ndjson.js';
 import type { Api } from '../route.js';
 import { ledgerEntrySchema, verifySchema } from '../schemas.js';
 
@@ -23,15 +23,7 @@ export function ledgerRoutes(api: Api, deps: HttpDeps): void {
       },
     },
     async (c, q) => {
-      if ((c.req.header('accept') ?? '').includes('application/x-ndjson')) {
-        c.header('content-type', 'application/x-ndjson');
-        return stream(c, async (s) => {
-          for await (const entries of deps.ledger.export(q.after)) {
-            await s.write(entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
-            if (s.aborted) break;
-          }
-        });
-      }
+      if ((c.req.header('accept') ?? '').includes('application/x-ndjson')) return streamNdjson(c, deps.ledger.export(q.after));
       return c.json(await deps.ledger.page(q.after, q.limit), 200);
     },
   );

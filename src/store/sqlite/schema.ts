@@ -119,6 +119,14 @@ export interface IdempotencyKeysTable {
   seq: number;
 }
 
+/** Counts per minute (`YYYY-MM-DDTHH:MM`, UTC): events received (endpoint ''), attempts by result per endpoint. */
+export interface ActivityTable {
+  minute: string;
+  endpoint_id: string;
+  what: string;
+  n: number;
+}
+
 export interface Database {
   ledger: LedgerTable;
   api_keys: ApiKeysTable;
@@ -127,6 +135,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
+  activity: ActivityTable;
 }
 
 /** The projection tables and their keys, in the order rebuild compares them. */
@@ -137,4 +146,5 @@ export const PROJECTIONS = {
   deliveries: ['id'],
   attempts: ['delivery_id', 'n'],
   idempotency_keys: ['api_key_id', 'key'],
+  activity: ['minute', 'endpoint_id', 'what'],
 } as const satisfies Partial<Record<keyof Database, readonly string[]>>;

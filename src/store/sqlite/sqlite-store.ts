@@ -4,6 +4,7 @@ import type { Store, StoreHooks, StoreReads, Tx, Unit } from '../store.js';
 import { verifyLedger } from '../verify.js';
 import { type Db, type OpenedDatabase, migrateToLatest, openDatabase } from './connection.js';
 import { GroupCommit } from './group-commit.js';
+import * as activity from './queries/activity.js';
 import * as apiKeys from './queries/api-keys.js';
 import * as deliveries from './queries/deliveries.js';
 import * as endpoints from './queries/endpoints.js';
@@ -35,6 +36,10 @@ function reads(db: Db): StoreReads {
       nextDueAfter: (after) => deliveries.nextDueAfter(db, after),
       expiredLeases: (now, limit) => deliveries.expiredLeases(db, now, limit),
       queueStats: (now) => deliveries.queueStats(db, now),
+      recentFailures: (id, window, limit) => deliveries.recentFailures(db, id, window, limit),
+    },
+    activity: {
+      between: (since, until, endpointId) => activity.activityBetween(db, since, until, endpointId),
     },
     endpoints: {
       getEndpoint: (id) => endpoints.getEndpoint(db, id),
@@ -47,6 +52,7 @@ function reads(db: Db): StoreReads {
       listEvents: (f) => events.listEvents(db, f),
       getEvent: (id) => events.getEvent(db, id),
       eventsByIds: (ids) => events.eventsByIds(db, ids),
+      eventIdsByIdempotencyKey: (key) => idempotency.eventIdsByKey(db, key),
     },
     idempotency: {
       findIdempotency: (apiKeyId, key) => idempotency.findIdempotency(db, apiKeyId, key),

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { AttemptReport } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
 import { trackEndpointHealth } from './endpoints.js';
-import { json, type Projections } from './shared.js';
+import { countActivity, json, type Projections } from './shared.js';
 
 // The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
 // took to run them.
@@ -24,6 +24,7 @@ async function settleDelivery(db: Db, at: string, r: Pick<AttemptReport, 'delive
 
 /** What follows a finished attempt: the deliveries a digest carries share its fate; the endpoint's health. */
 async function afterAttempt(db: Db, at: string, r: AttemptReport, delivery: { endpoint_id: string | null; digest_events_json: string | null } | undefined) {
+  if (delivery) await countActivity(db, at, delivery.endpoint_id, r.outcome === 'interrupted' ? 'interrupted' : r.delivery_status);
   if (delivery?.digest_events_json) {
     await db.updateTable('deliveries').set({ status: r.delivery_status, last_outcome: r.outcome, updated_at: at }).where('digest_id', '=', r.delivery_id).execute();
   }
@@ -127,6 +128,7 @@ export const attemptProjections: Projections<
       .where('delivery_id', '=', body.delivery_id)
       .where('n', '=', body.n)
       .execute();
-    await settleDelivery(db, at, { delivery_id: body.delivery_id, delivery_status: body.delivery_status, next_attempt_at: body.next_attempt_at, outcome: 'interrupted' });
+    const delivery = await settleDelivery(db, at, { delivery_id: body.delivery_id, delivery_status: body.delivery_status, next_attempt_at: body.next_attempt_at, outcome: 'interrupted' });
+    if (delivery) await countActivity(db, at, delivery.endpoint_id, 'interrupted');
   },
 };

@@ -4,7 +4,7 @@ import { type Insertable, sql } from 'kysely';
 import { ingestAnswer } from '../../../domain/event.js';
 import type { Db } from '../connection.js';
 import type { DeliveriesTable } from '../schema.js';
-import { json, type Projections } from './shared.js';
+import { countActivity, json, type Projections } from './shared.js';
 
 type NewDelivery = Pick<
   Insertable<DeliveriesTable>,
@@ -47,6 +47,7 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
     await sql`INSERT INTO events (id, seq, type, source, subject, user, occurred_at, received_at, data_json, notify_json, api_key_id)
               VALUES (${ev.id}, ${seq}, ${ev.type}, ${ev.source}, ${ev.subject}, ${ev.user}, ${ev.occurred_at}, ${ev.received_at},
                       ${JSON.stringify(ev.data)}, ${json(ev.notify)}, ${body.api_key_id})`.execute(db);
+    await countActivity(db, at, null, 'received');
     if (body.deliveries.length > 0) {
       await insertDeliveries(
         db,

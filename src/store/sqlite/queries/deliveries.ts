@@ -4,7 +4,7 @@ import type { DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
 import type { Outcome } from '../../../domain/retry-policy.js';
 import { type SqlBool, sql } from 'kysely';
 import { decodeCursor, toPage } from '../../cursor.js';
-import type { AttemptView, Delivery, DeliveryFilters, Page, QueueStats, RecoveryPosition } from '../../records.js';
+import type { AttemptView, Delivery, DeliveryFilters, FailedAttempt, Page, QueueStats, RecoveryPosition } from '../../records.js';
 import type { Db } from '../connection.js';
 import type { AttemptsTable, DeliveriesTable } from '../schema.js';
 
@@ -124,6 +124,27 @@ export async function attemptsOf(db: Db, deliveryId: string): Promise<AttemptVie
     });
   }
   return attempts;
+}
+
+export async function recentFailures(db: Db, endpointId: string, window: number, limit: number): Promise<FailedAttempt[]> {
+  const recent = db
+    .selectFrom('deliveries')
+    .select(['id', 'seq', 'idx'])
+    .where('endpoint_id', '=', endpointId)
+    .orderBy('seq', 'desc')
+    .orderBy('idx', 'desc')
+    .limit(window)
+    .as('d');
+  const rows = await db
+    .selectFrom(recent)
+    .innerJoin('attempts as a', 'a.delivery_id', 'd.id')
+    .selectAll('a')
+    .where('a.outcome', 'not in', ['succeeded', 'interrupted'])
+    .where('a.outcome', 'is not', null)
+    .orderBy('a.finished_at', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ ...toAttempt(r), delivery_id: r.delivery_id }));
 }
 
 /** Waiting deliveries of one endpoint (null: ad-hoc recipients) due at `now`, oldest first. */

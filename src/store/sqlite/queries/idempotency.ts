@@ -9,3 +9,8 @@ export async function findIdempotency(db: Db, apiKeyId: string, key: string): Pr
                                                  WHERE api_key_id = ${apiKeyId} AND key = ${key}`.execute(db);
   return rows[0];
 }
+
+export async function eventIdsByKey(db: Db, key: string): Promise<string[]> {
+  const rows = await db.selectFrom('idempotency_keys').select('event_id').where('key', '=', key).orderBy('seq', 'desc').limit(100).execute();
+  return rows.map((r) => r.event_id);
+}

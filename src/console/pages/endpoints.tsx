@@ -1,0 +1,329 @@
+// Endpoints: health (success rate, failure streak, breaker state, latest failures), filters and
+// limits; create and edit; enable/disable, recover since T, send a test, rotate and reveal the secret.
+import type { Child } from 'hono/jsx';
+import { CHANNELS, type Channel } from '../../domain/endpoint.js';
+import type { ActivityService } from '../../services/activity.js';
+import type { EndpointsService } from '../../services/endpoints.js';
+import type { FormErrors, FormFields } from '../endpoint-form.js';
+import { CsrfField, Facts, Pager, Status, Time } from '../layout.js';
+
+type EndpointView = ReturnType<EndpointsService['view']>;
+type Health = Awaited<ReturnType<ActivityService['endpointHealth']>>;
+
+const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(1)}%`);
+
+export function breaker(e: EndpointView): string {
+  if (e.archived_at) return 'archived';
+  if (!e.enabled) return 'disabled';
+  return e.health.failing_since ? 'failing' : 'enabled';
+}
+
+const target = (e: EndpointView) => ('url' in e && e.url ? e.url : 'to' in e && e.to ? e.to.join(', ') : '');
+
+export function EndpointsPage(props: {
+  page: { data: EndpointView[]; next_cursor: string | null };
+  rates: Map<string, { attempts: number; success_rate: number | null }>;
+  params: Record<string, string | undefined>;
+  channel?: string | undefined;
+  archived: boolean;
+  canAdmin: boolean;
+}) {
+  return (
+    <>
+      <form class="filters" method="get" action="/console/endpoints" role="search" aria-label="Filter endpoints">
+        <label>
+          Channel
+          <select name="channel">
+            <option value="">any</option>
+            {CHANNELS.map((c) => (
+              <option value={c} selected={props.channel === c}>
+                {c}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label class="inline">
+          <span>
+            <input type="checkbox" name="archived" value="1" checked={props.archived} /> include archived
+          </span>
+        </label>
+        <button type="submit">Filter</button>
+      </form>
+      {props.canAdmin && (
+        <p>
+          <a class="button" href="/console/endpoints/new">
+            New endpoint
+          </a>
+        </p>
+      )}
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Endpoint</th>
+              <th scope="col">State</th>
+              <th scope="col" class="num">Success (24 h)</th>
+              <th scope="col" class="num">Dead in a row</th>
+              <th scope="col" class="wide">Failing since</th>
+              <th scope="col" class="wide">Events</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.page.data.map((e) => {
+              const r = props.rates.get(e.id);
+              return (
+                <tr>
+                  <td>
+                    <a href={`/console/endpoints/${e.id}`}>{e.description ?? target(e)}</a>
+                    <div class="muted mono">
+                      {e.channel} · {e.id}
+                    </div>
+                  </td>
+                  <td>
+                    <Status status={breaker(e)} />
+                  </td>
+                  <td class="num">
+                    {pct(r?.success_rate ?? null)} <span class="muted">({r?.attempts ?? 0})</span>
+                  </td>
+                  <td class="num">{e.health.consecutive_dead}</td>
+                  <td class="wide">
+                    <Time at={e.health.failing_since} />
+                  </td>
+                  <td class="wide mono">{e.events.join(', ')}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+      <Pager base="/console/endpoints" params={props.params} next={props.page.next_cursor} />
+    </>
+  );
+}
+
+function Action({ action, csrf, label, children, danger }: { action: string; csrf: string; label: string; children?: Child; danger?: boolean }) {
+  return (
+    <form method="post" action={action}>
+      <CsrfField token={csrf} />
+      {children}
+      <button type="submit" class={danger ? 'danger' : undefined}>
+        {label}
+      </button>
+    </form>
+  );
+}
+
+export function EndpointPage(props: { e: EndpointView; health: Health; csrf: string; canOperate: boolean; canAdmin: boolean; secret?: string | undefined }) {
+  const { e, health, csrf } = props;
+  const live = !e.archived_at;
+  return (
+    <>
+      <Facts
+        items={[
+          ['State', <><Status status={breaker(e)} /> {e.disabled_reason ?? ''}</>],
+          ['Channel', e.channel],
+          ['Target', <span class="mono">{target(e)}</span>],
+          ['Events', <span class="mono">{e.events.join(', ')}</span>],
+          ['Users', e.users?.join(', ') ?? 'any'],
+          ['Subject', e.subject ?? 'any'],
+          ['Timeout', `${e.timeout_ms} ms`],
+          ['Retry', e.retry ? JSON.stringify(e.retry) : 'default'],
+          ['Rate limit', e.rate_limit ? `${e.rate_limit.per_second} per second` : 'none'],
+          ['Success (24 h)', `${pct(health.success_rate)} of ${health.attempts} attempts (${health.succeeded} succeeded, ${health.failed} failed, ${health.dead} dead)`],
+          ['Failing since', <Time at={e.health.failing_since} />],
+          ['Dead in a row', String(e.health.consecutive_dead)],
+          ['Created', <Time at={e.created_at} />],
+        ]}
+      />
+      <p>
+        <a href={`/console/deliveries?endpoint_id=${e.id}`}>Deliveries to this endpoint</a>
+        {' · '}
+        <a href={`/console/deliveries?endpoint_id=${e.id}&status=dead`}>dead ones</a>
+      </p>
+      {props.secret && (
+        <p class="flash" role="status">
+          Signing secret: <code class="mono">{props.secret}</code>
+        </p>
+      )}
+      {live && (props.canOperate || props.canAdmin) && (
+        <section aria-labelledby="actions">
+          <h2 id="actions">Actions</h2>
+          <div class="actions">
+            {props.canOperate &&
+              (e.enabled ? (
+                <Action action={`/console/endpoints/${e.id}/disable`} csrf={csrf} label="Disable" danger>
+                  <label>
+                    Reason
+                    <input type="text" name="reason" maxlength={1000} />
+                  </label>
+                </Action>
+              ) : (
+                <Action action={`/console/endpoints/${e.id}/enable`} csrf={csrf} label="Enable" />
+              ))}
+            {props.canOperate && e.enabled && <Action action={`/console/endpoints/${e.id}/test`} csrf={csrf} label="Send test event" />}
+            {props.canOperate && (
+              <Action action={`/console/endpoints/${e.id}/recover`} csrf={csrf} label="Recover failed since">
+                <label>
+                  Since
+                  <input type="text" name="since" required placeholder="2026-12-01T09:00" size={18} />
+                </label>
+                <input type="hidden" name="tz" value="0" />
+              </Action>
+            )}
+            {props.canAdmin && e.channel === 'webhook' && <Action action={`/console/endpoints/${e.id}/rotate-secret`} csrf={csrf} label="Rotate secret" />}
+            {props.canAdmin && e.channel === 'webhook' && <Action action={`/console/endpoints/${e.id}/secret`} csrf={csrf} label="Reveal secret" />}
+            {props.canAdmin && (
+              <a class="button secondary" href={`/console/endpoints/${e.id}/edit`}>
+                Edit
+              </a>
+            )}
+          </div>
+        </section>
+      )}
+      <h2>Latest failures</h2>
+      {health.recent_failures.length === 0 ? (
+        <p>No failed attempt among its latest deliveries.</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Delivery</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {health.recent_failures.map((a) => (
+                <tr>
+                  <td>
+                    <Time at={a.finished_at} />
+                  </td>
+                  <td>
+                    <a class="mono" href={`/console/deliveries/${a.delivery_id}`}>
+                      {a.delivery_id}
+                    </a>
+                  </td>
+                  <td>
+                    {a.outcome}
+                    {a.status_code !== null && ` (HTTP ${a.status_code})`}
+                  </td>
+                  <td>{a.error ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </>
+  );
+}
+
+function Field(props: { name: string; label: string; f: FormFields; errors: FormErrors; hint?: string; type?: string; textarea?: boolean; required?: boolean }) {
+  const err = props.errors[props.name];
+  const id = `f-${props.name}`;
+  const describedBy = [props.hint ? `${id}-hint` : '', err ? `${id}-err` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <label for={id}>
+      {props.label}
+      {props.textarea ? (
+        <textarea id={id} name={props.name} aria-invalid={err ? 'true' : undefined} aria-describedby={describedBy}>
+          {props.f[props.name] ?? ''}
+        </textarea>
+      ) : (
+        <input id={id} type={props.type ?? 'text'} name={props.name} value={props.f[props.name] ?? ''} required={props.required} aria-invalid={err ? 'true' : undefined} aria-describedby={describedBy} />
+      )}
+      {props.hint && (
+        <span id={`${id}-hint`} class="muted">
+          {props.hint}
+        </span>
+      )}
+      {err && (
+        <span id={`${id}-err`} class="field-error">
+          {err}
+        </span>
+      )}
+    </label>
+  );
+}
+
+export function EndpointForm(props: { channel: Channel | null; f: FormFields; errors: FormErrors; csrf: string; action: string; editing: boolean; message?: string | undefined }) {
+  const { f, errors } = props;
+  const ch = props.channel;
+  const unplaced = Object.entries(errors).filter(([k]) => !['channel', 'url', 'to', 'from', 'smtp_url', 'events', 'users', 'subject', 'description', 'timeout_ms', 'retry_schedule', 'rate_limit_per_second', 'headers', 'template'].includes(k));
+  return (
+    <form method="post" action={props.action} novalidate>
+      <CsrfField token={props.csrf} />
+      {props.message && (
+        <p class="error" role="alert">
+          {props.message}
+        </p>
+      )}
+      {unplaced.length > 0 && (
+        <ul class="error">
+          {unplaced.map(([k, v]) => (
+            <li>
+              {k}: {v}
+            </li>
+          ))}
+        </ul>
+      )}
+      {!props.editing && (
+        <fieldset>
+          <legend>Channel</legend>
+          {CHANNELS.map((c) => (
+            <label class="inline">
+              <span>
+                <input type="radio" name="channel" value={c} checked={(ch ?? 'webhook') === c} /> {c}
+              </span>
+            </label>
+          ))}
+          <p class="muted">Fields another channel does not use are ignored.</p>
+        </fieldset>
+      )}
+      <div class="form-grid">
+        {(ch === null || ch !== 'email') && <Field name="url" label="URL (webhook, Slack, Discord)" f={f} errors={errors} type="url" />}
+        {(ch === null || ch === 'email') && <Field name="to" label="To (email; comma separated)" f={f} errors={errors} />}
+        {(ch === null || ch === 'email') && <Field name="from" label="From (email)" f={f} errors={errors} hint="one mailbox, e.g. jobs <noreply@example.com>" />}
+        {(ch === null || ch === 'email') && <Field name="smtp_url" label="SMTP URL (email)" f={f} errors={errors} hint={props.editing ? 'blank keeps the current one' : 'blank uses the default transport'} />}
+        <Field name="events" label="Events" f={f} errors={errors} hint="comma separated: *, job.failed, job.*" required />
+        <Field name="users" label="Users" f={f} errors={errors} hint="comma separated; blank: any user" />
+        <Field name="subject" label="Subject" f={f} errors={errors} hint="blank: any subject" />
+        <Field name="description" label="Description" f={f} errors={errors} />
+        <Field name="timeout_ms" label="Timeout (ms)" f={f} errors={errors} type="number" />
+        <Field name="retry_schedule" label="Retry schedule (seconds)" f={f} errors={errors} hint="e.g. 5, 30, 120; blank: the default" />
+        <Field name="rate_limit_per_second" label="Rate limit (per second)" f={f} errors={errors} type="number" hint="blank: none" />
+      </div>
+      {(ch === null || ch === 'webhook') && <Field name="headers" label="Custom headers (webhook; JSON object)" f={f} errors={errors} textarea hint={props.editing ? 'blank keeps the current ones (they are secret and not shown)' : ''} />}
+      <Field name="template" label="Template (JSON object)" f={f} errors={errors} textarea />
+      {!props.editing && (
+        <label class="inline">
+          <span>
+            <input type="checkbox" name="enabled" checked={f.enabled !== 'off'} /> enabled
+          </span>
+        </label>
+      )}
+      <p>
+        <button type="submit">{props.editing ? 'Save changes' : 'Create endpoint'}</button>
+      </p>
+    </form>
+  );
+}
+
+/** The form's fields for an existing endpoint (sealed values are not shown). */
+export function fieldsOf(e: EndpointView): FormFields {
+  return {
+    url: 'url' in e && e.url ? e.url : '',
+    to: 'to' in e && e.to ? e.to.join(', ') : '',
+    from: 'from' in e && e.from ? e.from : '',
+    events: e.events.join(', '),
+    users: e.users?.join(', ') ?? '',
+    subject: e.subject ?? '',
+    description: e.description ?? '',
+    timeout_ms: String(e.timeout_ms),
+    retry_schedule: e.retry && 'schedule_s' in e.retry ? e.retry.schedule_s.join(', ') : '',
+    rate_limit_per_second: e.rate_limit ? String(e.rate_limit.per_second) : '',
+    template: e.template ? JSON.stringify(e.template, null, 2) : '',
+  };
+}
