@@ -5,6 +5,7 @@ import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
+import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { HeraldError } from '../domain/errors.js';
 import type { Channel } from '../domain/endpoint.js';
@@ -59,8 +60,8 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   };
 
   app.onError((err, c) => {
-    const status = err instanceof ConsoleRefusal ? err.status : err instanceof HeraldError ? err.status : err instanceof z.ZodError ? 400 : 500;
-    const message = err instanceof ConsoleRefusal || err instanceof HeraldError ? err.message : err instanceof z.ZodError ? 'Some filters are not valid: ' + err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ') : 'Something went wrong; it has been logged.';
+    const status = err instanceof ConsoleRefusal || err instanceof HeraldError || err instanceof HTTPException ? err.status : err instanceof z.ZodError ? 400 : 500;
+    const message = err instanceof HTTPException && status === 403 ? 'This form did not come from the console.' : err instanceof ConsoleRefusal || err instanceof HeraldError ? err.message : err instanceof z.ZodError ? 'Some filters are not valid: ' + err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ') : 'Something went wrong; it has been logged.';
     if (status === 500) deps.log.error({ err }, 'console error');
     return c.html(
       <Page title={status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'} section={null} principal={c.get('principal')} csrf={c.get('csrf')}>

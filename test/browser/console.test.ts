@@ -1,0 +1,181 @@
+// The console in a real headless Chromium against a real herald (its SQLite file, real receivers):
+// what an operator and an auditor do, what a read key may not do, and forged posts refused.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, seriousViolations, signIn } from '../support/browser.js';
+import { createEndpoint, type Endpoint, ledgerEntries, postEvent, waitForDelivery } from '../support/deliveries.js';
+import { type TestHerald, startTestHerald, trackFailures } from '../support/herald.js';
+import { type Receiver, startReceiver, waitFor } from '../support/receiver.js';
+
+let h: TestHerald;
+let browser: Browser;
+let ok: Receiver;
+let flaky: Receiver;
+let okEndpoint: Endpoint;
+let flakyEndpoint: Endpoint;
+let readKey: string;
+let deadIds: string[];
+const failures = trackFailures();
+
+async function newKey(role: string): Promise<string> {
+  const r = await h.request<{ key: string }>('POST', '/v1/keys', { body: { name: `${role} person`, role } });
+  expect(r.status).toBe(201);
+  return r.body.key;
+}
+
+async function session(key: string, viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  await signIn(page, h.url, key);
+  return { context, page };
+}
+
+beforeAll(async () => {
+  [h, browser, ok, flaky] = await Promise.all([startTestHerald(), launchBrowser(), startReceiver({ status: 200 }), startReceiver({ status: 500, body: 'boom' })]);
+  okEndpoint = await createEndpoint(h, { channel: 'webhook', url: `${ok.url}/hook`, events: ['job.*'], description: 'jobs board' });
+  flakyEndpoint = await createEndpoint(h, { channel: 'webhook', url: `${flaky.url}/hook`, events: ['job.failed'], description: 'flaky pager', retry: { schedule_s: [] } });
+  readKey = await newKey('read');
+  deadIds = [];
+  for (let i = 0; i < 3; i++) {
+    const answer = await postEvent(h, { type: 'job.failed', subject: `job-${i}`, data: { job_id: `job-${i}`, exit_code: 1 } });
+    deadIds.push(answer.deliveries.find((d) => d.endpoint_id === flakyEndpoint.id)!.id);
+  }
+  for (const id of deadIds) await waitForDelivery(h, id, (d) => d.status === 'dead');
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([ok?.close(), flaky?.close()]);
+  await h?.stop();
+  if (!failures.failed) h?.cleanup();
+});
+
+describe('console', () => {
+  it('signs in, shows the overview, and passes the accessibility check', async () => {
+    const { context, page } = await session(h.adminKey);
+    await expect(page.getByRole('heading', { level: 1, name: 'Overview' }).isVisible()).resolves.toBe(true);
+    await page.waitForSelector('.chart canvas'); // uPlot drew the chart
+    expect(await page.locator('main').innerText()).toContain('flaky pager'); // failing endpoint listed
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('filters deliveries, opens one, redelivers it and shows the new attempt', async () => {
+    const { context, page } = await session(h.adminKey);
+    await page.goto(`${h.url}/console/deliveries`);
+    await page.getByLabel('Status').selectOption('dead');
+    await page.getByLabel('Endpoint id').fill(flakyEndpoint.id);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/status=dead/);
+    expect(new URL(page.url()).searchParams.get('endpoint_id')).toBe(flakyEndpoint.id);
+    const ids = await page.locator('tbody a.mono').allInnerTexts();
+    expect(ids.sort()).toEqual([...deadIds].sort());
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.getByRole('link', { name: deadIds[0]! }).click();
+    await page.waitForURL(new RegExp(`/console/deliveries/${deadIds[0]}$`));
+    expect(await page.locator('#attempts').innerText()).toContain('Attempt 1');
+    flaky.reply({ status: 200 });
+    await page.getByLabel('Reason (recorded in the ledger)').fill('receiver fixed');
+    await page.getByRole('button', { name: 'Redeliver' }).click();
+    await page.waitForURL(/done=redelivered/);
+    // The timeline refreshes itself until the new attempt is there.
+    await page.locator('#attempts', { hasText: 'Attempt 2' }).waitFor({ timeout: 15_000 });
+    await page.locator('#attempts .s-succeeded').first().waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    const requeued = (await ledgerEntries(h)).filter((e) => e.kind === 'deliveries.requeued');
+    expect(requeued.at(-1)).toMatchObject({ actor: 'admin (HERALD_ADMIN_KEY)', body: { delivery_ids: [deadIds[0]], reason: 'receiver fixed' } });
+    flaky.reply({ status: 500 });
+    await context.close();
+  });
+
+  it('disables and enables an endpoint, recorded under the key name', async () => {
+    const { context, page } = await session(h.adminKey);
+    await page.goto(`${h.url}/console/endpoints`);
+    await page.getByRole('link', { name: 'jobs board' }).click();
+    await page.getByLabel('Reason').fill('maintenance window');
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.waitForURL(/done=disabled/);
+    expect(await page.locator('.facts').innerText()).toContain('disabled');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.waitForURL(/done=enabled/);
+    expect(await page.locator('.facts').innerText()).toContain('enabled');
+    const kinds = (await ledgerEntries(h)).filter((e) => e.stream === okEndpoint.id).map((e) => [e.kind, e.actor]);
+    expect(kinds.slice(-2)).toEqual([
+      ['endpoint.disabled', 'admin (HERALD_ADMIN_KEY)'],
+      ['endpoint.enabled', 'admin (HERALD_ADMIN_KEY)'],
+    ]);
+    await context.close();
+  });
+
+  it('verifies the ledger and shows its head hash', async () => {
+    const { context, page } = await session(h.adminKey);
+    await page.goto(`${h.url}/console/ledger`);
+    await page.getByRole('button', { name: 'Verify the ledger now' }).click();
+    const result = await page.locator('#verify-result').innerText();
+    const api = await h.request<{ ok: boolean; head_hash: string }>('GET', '/v1/ledger/verify');
+    expect(result).toContain('The hash chain holds');
+    expect(result).toContain(api.body.head_hash);
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+
+  it('shows a read key no actions, and refuses forged posts with 403 writing nothing', async () => {
+    const { context, page } = await session(readKey);
+    await page.goto(`${h.url}/console/deliveries/${deadIds[1]}`);
+    expect(await page.getByRole('button', { name: 'Redeliver' }).count()).toBe(0);
+    await page.goto(`${h.url}/console/endpoints/${flakyEndpoint.id}`);
+    expect(await page.getByRole('button').filter({ hasText: /Disable|Enable|Send test|Rotate|Reveal/ }).count()).toBe(0);
+    const before = (await ledgerEntries(h)).length;
+
+    // A read key with a valid session and CSRF token still may not act.
+    const readToken = await page.evaluate(() => JSON.parse(document.body.getAttribute('hx-headers') ?? '{}')['x-csrf-token'] as string);
+    const asRead = await page.request.post(`${h.url}/console/deliveries/${deadIds[1]}/redeliver`, { form: { _csrf: readToken, reason: 'x' }, headers: { origin: h.url } });
+    expect(asRead.status()).toBe(403);
+
+    // An admin session, but a post without the CSRF token (what another site could forge).
+    const admin = await session(h.adminKey);
+    const forged = await admin.page.request.post(`${h.url}/console/endpoints/${flakyEndpoint.id}/disable`, { form: { reason: 'forged' }, headers: { origin: h.url } });
+    expect(forged.status()).toBe(403);
+    const wrongToken = await admin.page.request.post(`${h.url}/console/endpoints/${flakyEndpoint.id}/disable`, { form: { _csrf: readToken, reason: 'forged' }, headers: { origin: h.url } });
+    expect(wrongToken.status()).toBe(403);
+    const otherOrigin = await admin.page.request.post(`${h.url}/console/endpoints/${flakyEndpoint.id}/disable`, { form: { reason: 'forged' }, headers: { origin: 'https://evil.example' } });
+    expect(otherOrigin.status()).toBe(403);
+    expect((await ledgerEntries(h)).length).toBe(before);
+    await admin.context.close();
+    await context.close();
+  });
+
+  it('works at phone width without sideways scrolling', async () => {
+    const { context, page } = await session(h.adminKey, { width: 390, height: 844 });
+    for (const path of ['/console', `/console/deliveries/${deadIds[2]}`, '/console/endpoints', '/console/deliveries']) {
+      await page.goto(`${h.url}${path}`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(1);
+      expect(await seriousViolations(page), path).toEqual([]);
+    }
+    await context.close();
+  });
+
+  it('can be used with the keyboard alone', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${h.url}/console/login`);
+    await page.keyboard.type(h.adminKey); // the key field has focus on arrival
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console$/);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    // Tab to the Deliveries link and follow it.
+    for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Deliveries'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/console\/deliveries$/);
+    await page.getByLabel('Status').focus();
+    await page.keyboard.press('End'); // the last status: cancelled
+    for (let i = 0; i < 12 && (await page.evaluate(() => document.activeElement?.textContent)) !== 'Filter'; i++) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await waitFor('filtered by keyboard', () => /status=cancelled/.test(page.url()) || null);
+    await context.close();
+  });
+});
