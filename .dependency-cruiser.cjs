@@ -33,10 +33,17 @@ module.exports = {
     },
     {
       name: 'http-not-store',
-      comment: 'http/ goes through services/, never to the store',
+      comment: 'http/ and console/ go through services/, never to the store',
       severity: 'error',
-      from: { path: '^src/http/' },
+      from: { path: '^src/(http|console)/' },
       to: { path: '^src/store/' },
+    },
+    {
+      name: 'console-not-engine-or-channels',
+      comment: 'the console is pages over the services, like the API',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: { path: '^src/(engine|channels)/' },
     },
     {
       name: 'no-circular',

@@ -158,6 +158,52 @@ describe('console', () => {
     await context.close();
   });
 
+  it('creates an endpoint with the API validation messages beside the fields', async () => {
+    const { context, page } = await session(h.adminKey);
+    await page.goto(`${h.url}/console/endpoints/new`);
+    await page.getByLabel('URL (webhook, Slack, Discord)').fill('not a url');
+    await page.getByLabel('Events').fill('');
+    await page.getByLabel('Description').fill('from the console');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    expect(await page.locator('#f-url-err').innerText()).not.toBe('');
+    expect(await page.locator('#f-events-err').innerText()).not.toBe('');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('URL (webhook, Slack, Discord)').fill(`${ok.url}/console-made`);
+    await page.getByLabel('Events').fill('job.completed, deploy.*');
+    await page.getByLabel('Retry schedule (seconds)').fill('5, 30');
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.waitForURL(/done=created/);
+    const id = new URL(page.url()).pathname.split('/').pop()!;
+    const api = await h.request<{ events: string[]; retry: unknown; description: string }>('GET', `/v1/endpoints/${id}`);
+    expect(api.body).toMatchObject({ events: ['job.completed', 'deploy.*'], retry: { schedule_s: [5, 30] }, description: 'from the console' });
+    await context.close();
+  });
+
+  it('finds an event by its idempotency key and shows times in the browser time zone', async () => {
+    const key = `console-key-${Date.now()}`;
+    const r = await h.request<{ id: string; received_at: string }>('POST', '/v1/events', { body: { type: 'job.completed', data: { job_id: 'j-77' } }, headers: { 'idempotency-key': key } });
+    expect(r.status).toBe(202);
+    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+    const page = await context.newPage();
+    await signIn(page, h.url, h.adminKey);
+    await page.goto(`${h.url}/console/events`);
+    await page.getByLabel('Idempotency key').fill(key);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('link', { name: r.body.id }).click();
+    expect(await page.locator('main pre').first().innerText()).toContain('j-77');
+    const time = page.locator('.facts time').last();
+    const utc = r.body.received_at.replace('T', ' ').replace(/\.\d+Z$/, '');
+    expect(await time.getAttribute('title')).toBe(`${utc} UTC`);
+    const shown = await time.innerText();
+    const [inTokyo, inUtc] = await page.evaluate((at) => {
+      const d = new Date(at);
+      return [d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }), d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' })];
+    }, r.body.received_at);
+    expect(shown).toBe(inTokyo);
+    expect(shown).not.toBe(inUtc);
+    await context.close();
+  });
+
   it('can be used with the keyboard alone', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
