@@ -147,6 +147,8 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.read.idempotency.findIdempotency('key_1', 'k-1')).toMatchObject({ event_id: 'evt_1', status: 202, fingerprint: 'f'.repeat(64) });
     expect(await store.read.idempotency.findIdempotency('key_1', 'k-2')).toBeUndefined();
     expect(await store.transact((tx) => tx.findIdempotency('key_1', 'k-1'))).toMatchObject({ event_id: 'evt_1' });
+    expect(await store.read.events.eventIdsByIdempotencyKey('k-1')).toEqual(['evt_1']);
+    expect(await store.read.events.eventIdsByIdempotencyKey('k-2')).toEqual([]);
   });
 
   it('hands out due deliveries per endpoint, oldest first, leases them, and finds expired leases', async () => {
@@ -188,6 +190,15 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.read.deliveries.getDelivery('msg_evt_a')).toMatchObject({ status: 'failed', attempts: 1, next_attempt_at: at(30).toISOString(), lease_until: null, last_outcome: 'http_error' });
     expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, outcome: 'http_error', status_code: 500, request_headers: { 'webhook-id': 'msg_evt_a' } })]);
     expect(await store.read.endpoints.failingEndpoints(at(15), 100)).toEqual([expect.objectContaining({ id: 'ep_1', failing_since: at(15).toISOString() })]);
+    expect(await store.read.deliveries.recentFailures('ep_1', 10, 5)).toEqual([expect.objectContaining({ delivery_id: 'msg_evt_a', n: 1, outcome: 'http_error' })]);
+    expect(await store.read.deliveries.recentFailures('ep_2', 10, 5)).toEqual([]);
+    // Activity per minute: the five events received, the attempt that left its delivery failed.
+    expect(await store.read.activity.between(at(-60), at(120))).toEqual([
+      { minute: '2026-11-01T10:00:00.000Z', endpoint_id: null, what: 'received', n: 5 },
+      { minute: '2026-11-01T10:00:00.000Z', endpoint_id: 'ep_1', what: 'failed', n: 1 },
+    ]);
+    expect(await store.read.activity.between(at(-60), at(120), 'ep_2')).toEqual([]);
+    expect(await store.read.activity.between(at(60), at(120))).toEqual([]);
 
     // A requeue starts a new cycle, due now.
     now = at(17);

@@ -12,6 +12,6 @@ export async function activityBetween(db: Db, since: Date, until: Date, endpoint
     .where('minute', '>=', minute(since))
     .where('minute', '<', minute(until));
   if (endpointId !== undefined) q = q.where('endpoint_id', '=', endpointId);
-  const rows = await q.orderBy('minute').execute();
+  const rows = await q.orderBy('minute').orderBy('endpoint_id').orderBy('what').execute();
   return rows.map((r) => ({ minute: `${r.minute}:00.000Z`, endpoint_id: r.endpoint_id === '' ? null : r.endpoint_id, what: r.what as ActivityCount['what'], n: r.n }));
 }
