@@ -118,6 +118,10 @@ describe('console', () => {
     expect(result).toContain('The hash chain holds');
     expect(result).toContain(api.body.head_hash);
     expect(await seriousViolations(page)).toEqual([]);
+    // The export of a range: entries 2..4, one JSON object per line.
+    const exported = await page.request.get(`${h.url}/console/ledger/export?after=1&until=4`);
+    expect(exported.headers()['content-type']).toContain('application/x-ndjson');
+    expect((await exported.text()).trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([2, 3, 4]);
     await context.close();
   });
 
