@@ -35,11 +35,12 @@ export function procCpuSeconds(pid) {
 
 /**
  * `node bin/herald.js serve` on `dir`/herald.db with a fresh admin key, waiting until /readyz answers.
- * `env` adds settings; `cpuProfDir` runs it with --cpu-prof. stop() sends SIGTERM (SIGKILL after 30 s).
+ * `env` adds settings; `cpuProfDir` runs it with --cpu-prof; `adminKey` and `port` replace the random
+ * ones. stop() sends SIGTERM (SIGKILL after 30 s).
  */
-export async function startHeraldProcess(dir, { env: extra = {}, cpuProfDir = null } = {}) {
-  const port = await freePort();
-  const adminKey = `bench_admin_${randomBytes(18).toString('base64url')}`;
+export async function startHeraldProcess(dir, { env: extra = {}, cpuProfDir = null, adminKey: givenKey = null, port: givenPort = null } = {}) {
+  const port = givenPort ?? (await freePort());
+  const adminKey = givenKey ?? `bench_admin_${randomBytes(18).toString('base64url')}`;
   const env = {
     ...process.env,
     HERALD_DB: join(dir, 'herald.db'),

@@ -7,6 +7,7 @@ import type { HttpDeps } from './deps.js';
 import { errorHandler, notFound } from './problem.js';
 import { Api } from './route.js';
 import { deliveryRoutes } from './routes/deliveries.js';
+import { docsRoutes } from './routes/docs.js';
 import { endpointRoutes } from './routes/endpoints.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -36,6 +37,7 @@ export function createHttpApp(deps: HttpDeps): Hono<HttpEnv> {
   ledgerRoutes(api, deps);
   keyRoutes(api, deps);
   healthRoutes(api, deps);
+  docsRoutes(app);
   app.route('/console', consoleRoutes(deps));
   return app;
 }
