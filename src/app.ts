@@ -84,7 +84,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);
   const events = new EventsService(ctx);
-  const endpoints = new EndpointsService(ctx, validateTemplates);
+  const endpoints = new EndpointsService(ctx, (channel, input) => validateTemplates(channel, input, config.HERALD_RENDER_LIMIT_MS));
   const deliveries = new DeliveriesService(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
