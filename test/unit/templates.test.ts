@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SendRequest } from '../../src/channels/channel.js';
 import { DEFAULT_TEMPLATES } from '../../src/channels/default-templates.js';
-import { renderPartInTurn } from '../../src/channels/render-turns.js';
+import { renderFailure, renderPartInTurn } from '../../src/channels/render-turns.js';
 import {
   DIGEST_EVENT_RENDER_MS,
   RENDER_LIMIT_MS,
@@ -194,6 +194,13 @@ describe('the render time limit', () => {
     // a render runs to its deadline and is tried once more: 2 × 20 ms, far from the 2 × 250 ms of before
     expect(ms).toBeGreaterThanOrEqual(2 * RENDER_LIMIT_MS - 1);
     expect(ms).toBeLessThan(200);
+  });
+
+  it('an attempt over time is retried later (a busy machine may have slowed it); other template errors are final', () => {
+    const { error } = timed(() => renderText(LOOP, looping));
+    expect(renderFailure(error as TemplateError)).toMatchObject({ outcome: 'network_error', permanent: false, error: expect.stringMatching(/render limit exceeded/) });
+    const memory = timed(() => renderText("{% assign s = 'xxxxxxxxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}", ctx())).error;
+    expect(renderFailure(memory as TemplateError)).toMatchObject({ permanent: true, error: expect.stringMatching(/memory alloc limit exceeded/) });
   });
 
   it('takes the limit it is given', () => {
