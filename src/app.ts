@@ -12,6 +12,7 @@ import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
 import { EventsService } from './services/events.js';
 import { LedgerService } from './services/ledger.js';
+import { readiness } from './services/readiness.js';
 import { emitHeraldEvent } from './services/record-event.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -110,7 +111,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   let accepting = true;
   const app = createHttpApp({
     config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
-    ledger: new LedgerService(ctx), isReady: () => store.ready(), isAccepting: () => accepting,
+    ledger: new LedgerService(ctx), notReady: readiness(store, config.HERALD_DB), isAccepting: () => accepting,
   });
   // Listen before starting any work: a process that cannot serve stops whole, and a supervisor restarts it.
   let server: HttpServer;

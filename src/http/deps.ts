@@ -18,8 +18,8 @@ export interface HttpDeps {
   deliveries: DeliveriesService;
   apiKeys: ApiKeysService;
   ledger: LedgerService;
-  /** The store answers and can take writes. */
-  isReady: () => Promise<boolean>;
+  /** Why herald cannot take writes now (a lock, a full disk), or null when it can. */
+  notReady: () => Promise<string | null>;
   /** False while shutting down: /readyz answers 503. */
   isAccepting: () => boolean;
 }
