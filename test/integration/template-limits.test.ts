@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchAnswerSchema } from '../../src/http/schemas.js';
 import { createEndpoint, getDelivery, postEvent, waitForDelivery } from '../support/deliveries.js';
 import { type TestHerald, finish, startTestHerald, trackFailures } from '../support/herald.js';
-import { type Receiver, startReceiver } from '../support/receiver.js';
+import { type Receiver, startReceiver, waitFor } from '../support/receiver.js';
 
 let rx: Receiver;
 let h: TestHerald | undefined;
@@ -49,7 +49,11 @@ describe('a template that loops as far as the data says', () => {
     const r = await herald.request('POST', '/v1/events/batch', { body: { events }, key: ingest });
     expect(r.status).toBe(200);
     const ids = batchAnswerSchema.parse(r.body).results.map((x) => x.event!.deliveries[0]!.id);
-    const dead = await Promise.all(ids.map((id) => waitForDelivery(herald, id, (d) => d.status === 'dead', 30_000)));
+    await waitFor('every looping delivery to go dead', async () => {
+      const r = await herald.request<{ data: unknown[] }>('GET', `/v1/deliveries?endpoint_id=${ep.id}&status=dead&limit=100`);
+      return r.body.data.length === ids.length;
+    }, 30_000, 100);
+    const dead = await Promise.all(ids.map((id) => getDelivery(herald, id)));
     stop = true;
     await probing;
 
