@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { uniqueKey } from '../support/api.js';
 import { type TestHerald, finish, startTestHerald, trackFailures } from '../support/herald.js';
 import { closedWithin, openRaw } from '../support/raw-http.js';
+import { waitFor } from '../support/receiver.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,7 +63,7 @@ describe('stopping while keep-alive clients keep sending', () => {
       }
     };
     const hammering = Promise.all(Array.from({ length: loops }, (_, i) => hammer(i)));
-    await sleep(300);
+    await waitFor('every client to be answered on its kept-alive connection', () => stats.every((s) => s.before >= 3), 10_000);
 
     stopStartedAt = performance.now();
     giveUpAt = stopStartedAt + graceMs + 8000; // without a bound, the stop would wait for the clients

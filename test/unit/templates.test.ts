@@ -193,7 +193,7 @@ describe('the render time limit', () => {
     expect((error as Error).message).toMatch(/^render limit exceeded: rendering took longer than 20 ms, twice \(HERALD_RENDER_LIMIT_MS\)/);
     // a render runs to its deadline and is tried once more: 2 × 20 ms, far from the 2 × 250 ms of before
     expect(ms).toBeGreaterThanOrEqual(2 * RENDER_LIMIT_MS - 1);
-    expect(ms).toBeLessThan(200);
+    expect(ms).toBeLessThan(300);
   });
 
   it('an attempt over time is retried later (a busy machine may have slowed it); other template errors are final', () => {
@@ -241,7 +241,7 @@ describe('the render time limit', () => {
     for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { overTime: true, message: expect.stringMatching(/^template\.text: render limit exceeded/) } });
     // ten renders of 2 × 30 ms each: back to back they would stall the loop 600 ms at once
     expect(performance.now() - started).toBeGreaterThanOrEqual(10 * 2 * limitMs - 5);
-    expect(maxGap).toBeLessThan(300);
+    expect(maxGap).toBeLessThan(400);
   });
 });
 
