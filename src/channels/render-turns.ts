@@ -1,5 +1,5 @@
 // Templates render on the main loop, so renders take turns with it: one render per turn of the event
-// loop, each within its budget, so attempts started together stall requests for one budget at most.
+// loop, each within its budget, so attempts started together stall requests for one render at most.
 import { type SendRequest, type SendResult, failure } from './channel.js';
 import { RENDER_LIMIT_MS, type TemplateContext, type TemplateError, type TemplatePart, renderPart } from './templates.js';
 

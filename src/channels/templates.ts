@@ -9,7 +9,7 @@ import type { SendRequest } from './channel.js';
 
 /**
  * Render time of one template for one event (ms), unless HERALD_RENDER_LIMIT_MS says otherwise: a
- * hostile loop is cut off here. Renders run on the main loop, one per turn of it (renderTurn).
+ * hostile loop is cut off here. Renders run on the main loop, one per turn of it (render-turns.ts).
  */
 export const RENDER_LIMIT_MS = 20;
 /** Render time added per event a digest carries (ms): a 1,000-event default digest takes 20–50 ms. */
