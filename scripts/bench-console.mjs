@@ -71,6 +71,11 @@ try {
     writeFileSync(statePath, JSON.stringify(state));
   }
 
+  // Measure a settled herald: wait until the live endpoints' deliveries are all made.
+  for (const e of (await api('GET', '/v1/endpoints?limit=10')).data.filter((x) => !x.rate_limit)) {
+    while ((await api('GET', `/v1/deliveries?endpoint_id=${e.id}&status=pending&limit=1`)).data.length > 0) await new Promise((r) => setTimeout(r, 1000));
+  }
+
   // Sign in as a browser would, and keep the session cookie.
   const login = await fetch(`${herald.url}/console/login`, { method: 'POST', redirect: 'manual', headers: { origin: herald.url }, body: new URLSearchParams({ key: state.adminKey, next: '/console' }) });
   const cookie = login.headers.get('set-cookie')?.split(';')[0];

@@ -1,11 +1,9 @@
 // Builds herald from its config: store, services, delivery engine and HTTP server; start() / stop().
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
 import type { Config } from './config.js';
 import { loadEncryptionKey } from './encryption-key.js';
 import { createHttpApp } from './http/app.js';
 import { ActivityService } from './services/activity.js';
+import { type HttpServer, listen } from './http/server.js';
 import { type Logger, createLogger } from './logger.js';
 import { type Metrics, createMetrics } from './metrics.js';
 import { ApiKeysService } from './services/api-keys.js';
@@ -15,6 +13,7 @@ import { DeliveriesService } from './services/deliveries.js';
 import { EndpointsService } from './services/endpoints.js';
 import { EventsService } from './services/events.js';
 import { LedgerService } from './services/ledger.js';
+import { readiness } from './services/readiness.js';
 import { emitHeraldEvent } from './services/record-event.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
@@ -87,7 +86,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const ctx: ServiceContext = { store, config, clock, secretKey, endpoints: endpointCache, log, metrics };
   apiKeys = new ApiKeysService(ctx);
   const events = new EventsService(ctx);
-  const endpoints = new EndpointsService(ctx, validateTemplates);
+  const endpoints = new EndpointsService(ctx, (channel, input) => validateTemplates(channel, input, config.HERALD_RENDER_LIMIT_MS));
   const deliveries = new DeliveriesService(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
@@ -114,35 +113,29 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const app = createHttpApp({
     config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
     ledger: new LedgerService(ctx), activity: new ActivityService(ctx), clock, sessionSecret: secretKey,
-    isReady: () => store.ready(), isAccepting: () => accepting,
+    notReady: readiness(store, config.HERALD_DB), isAccepting: () => accepting,
   });
   // Listen before starting any work: a process that cannot serve stops whole, and a supervisor restarts it.
-  let server: Server;
+  let server: HttpServer;
   try {
-    server = await new Promise<Server>((resolve, reject) => {
-      const s = serve({ fetch: app.fetch, port: config.HERALD_PORT, hostname: config.HERALD_HOST }, () => resolve(s as Server)) as Server;
-      s.once('error', reject);
-    });
+    server = await listen(app.fetch, config, log);
   } catch (err) {
     await Promise.all(Object.values(senders).map((s) => s.close?.()));
     await http.close();
     await store.close();
     throw new Error(`cannot listen on ${config.HERALD_HOST}:${config.HERALD_PORT}: ${(err as Error).message}`);
   }
-  const port = (server.address() as AddressInfo).port;
+  const port = server.port;
   const url = `http://${config.HERALD_HOST.includes(':') ? `[${config.HERALD_HOST}]` : config.HERALD_HOST}:${port}`;
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       accepting = false;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections?.();
-      });
       maintenance.stop();
       digests?.stop();
-      await runningScheduler.stop(config.HERALD_SHUTDOWN_GRACE_MS);
+      // Requests and attempts in flight end together, each within the grace; the store closes after both.
+      await Promise.all([server.close(config.HERALD_SHUTDOWN_GRACE_MS), runningScheduler.stop(config.HERALD_SHUTDOWN_GRACE_MS)]);
       await deliveries.drain();
       await Promise.all(Object.values(senders).map((s) => s.close?.()));
       await http.close();

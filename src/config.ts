@@ -29,6 +29,11 @@ export const configSchema = z
     HERALD_LEASE_MARGIN_MS: int(100, 3_600_000).default(5_000),
     HERALD_LOCK_WAIT_MS: int(0, 600_000).default(5_000),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    HERALD_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+    HERALD_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+    HERALD_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+    HERALD_MAX_CONNECTIONS: int(1, 1_000_000).default(1024),
+    HERALD_RENDER_LIMIT_MS: int(1, 10_000).default(20),
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),
     HERALD_BREAKER_FAILING_S: int(60, 365 * 86_400).default(5 * 86_400),
     HERALD_BREAKER_CONSECUTIVE_DEAD: int(1, 1_000_000).default(50),
@@ -36,7 +41,12 @@ export const configSchema = z
     HERALD_MAINTENANCE_CRON: z.string().default('*/5 * * * * *'),
     HERALD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .strip();
+  .strip()
+  // node refuses a header timeout longer than the request timeout, which covers the headers too.
+  .refine((c) => c.HERALD_HEADERS_TIMEOUT_MS <= c.HERALD_REQUEST_TIMEOUT_MS, {
+    path: ['HERALD_HEADERS_TIMEOUT_MS'],
+    message: 'HERALD_HEADERS_TIMEOUT_MS must not be longer than HERALD_REQUEST_TIMEOUT_MS',
+  });
 
 export type Config = z.output<typeof configSchema>;
 

@@ -2,13 +2,14 @@
 // text template or the default; a 429's JSON `retry_after` (seconds) is passed on to the retry policy.
 import { type ChannelSender, type SendRequest, type SendResult, failure } from './channel.js';
 import type { HttpClient } from './http-client.js';
-import { TemplateError, renderPart, truncateText } from './templates.js';
+import { renderFailure, renderPartInTurn } from './render-turns.js';
+import { RENDER_LIMIT_MS, TemplateError, truncateText } from './templates.js';
 
 /** Discord refuses messages longer than this. */
 export const DISCORD_MAX_CONTENT = 2000;
 
-export function discordPayload(req: SendRequest): { content: string } {
-  return { content: truncateText(renderPart(req, 'text') ?? '', DISCORD_MAX_CONTENT) };
+export async function discordPayload(req: SendRequest, renderLimitMs = RENDER_LIMIT_MS): Promise<{ content: string }> {
+  return { content: truncateText((await renderPartInTurn(req, 'text', undefined, renderLimitMs)) ?? '', DISCORD_MAX_CONTENT) };
 }
 
 /** Discord's 429 body: `{ "retry_after": 1.5, "global": false, … }`, in seconds (may be fractional). */
@@ -24,15 +25,15 @@ export function discordRetryAfter(body: string | null): number | null {
   }
 }
 
-export function createDiscordSender(http: HttpClient): ChannelSender {
+export function createDiscordSender(http: HttpClient, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });
       let payload: { content: string };
       try {
-        payload = discordPayload(req);
+        payload = await discordPayload(req, renderLimitMs);
       } catch (err) {
-        if (err instanceof TemplateError) return failure('network_error', err.message, { permanent: true });
+        if (err instanceof TemplateError) return renderFailure(err);
         throw err;
       }
       if (payload.content.trim() === '') return failure('network_error', 'the text template rendered an empty message', { permanent: true });

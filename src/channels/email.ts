@@ -6,7 +6,8 @@ import type { Outcome } from '../domain/retry-policy.js';
 import ipaddr from 'ipaddr.js';
 import { ForbiddenAddressError, guardedLookup, isForbiddenAddress } from './address-guard.js';
 import { type ChannelSender, RESPONSE_EXCERPT_BYTES, type SendRequest, type SendResult, failure } from './channel.js';
-import { TemplateError, renderPart, templateContext } from './templates.js';
+import { renderFailure, renderPartInTurn } from './render-turns.js';
+import { RENDER_LIMIT_MS, TemplateError, templateContext } from './templates.js';
 
 export interface EmailSenderOptions {
   /** Connect to loopback, private and other non-public SMTP servers (HERALD_ALLOW_PRIVATE_NETWORKS). */
@@ -21,6 +22,8 @@ export interface EmailSenderOptions {
   tls?: ConnectionOptions | undefined;
   /** Transports kept open at once (one per SMTP URL and timeout); the least recently used is closed. */
   maxTransports?: number | undefined;
+  /** HERALD_RENDER_LIMIT_MS: render time of each template part. */
+  renderLimitMs?: number | undefined;
 }
 
 export interface EmailSender extends ChannelSender {
@@ -179,11 +182,12 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       let html: string | null;
       try {
         const ctx = templateContext(req);
-        subject = (renderPart(req, 'subject', ctx) ?? '').replace(/[\r\n]+\s*/g, ' ').trim().slice(0, MAX_SUBJECT);
-        text = renderPart(req, 'text', ctx) ?? '';
-        html = renderPart(req, 'html', ctx);
+        const limitMs = opts.renderLimitMs ?? RENDER_LIMIT_MS;
+        subject = ((await renderPartInTurn(req, 'subject', ctx, limitMs)) ?? '').replace(/[\r\n]+\s*/g, ' ').trim().slice(0, MAX_SUBJECT);
+        text = (await renderPartInTurn(req, 'text', ctx, limitMs)) ?? '';
+        html = await renderPartInTurn(req, 'html', ctx, limitMs);
       } catch (err) {
-        if (err instanceof TemplateError) return failure('network_error', err.message, { permanent: true });
+        if (err instanceof TemplateError) return renderFailure(err);
         throw err;
       }
 

@@ -5,14 +5,17 @@ import { createEmailSender } from './email.js';
 import type { Senders } from './channel.js';
 import type { HttpClient } from './http-client.js';
 import { createSlackSender } from './slack.js';
-import { renderPart } from './templates.js';
+import { renderPartInTurn } from './render-turns.js';
 import { createWebhookSender } from './webhook.js';
 
 export function createSenders(config: Config, http: HttpClient, userAgent: string): Senders {
+  const limitMs = config.HERALD_RENDER_LIMIT_MS;
   return {
-    webhook: createWebhookSender(http, (req) => renderPart(req, 'body')),
-    email: createEmailSender({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, defaultSmtpUrl: config.HERALD_SMTP_URL ?? null, defaultFrom: config.HERALD_SMTP_FROM, userAgent }),
-    slack: createSlackSender(http),
-    discord: createDiscordSender(http),
+    webhook: createWebhookSender(http, (req) => renderPartInTurn(req, 'body', undefined, limitMs)),
+    email: createEmailSender({
+      allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, defaultSmtpUrl: config.HERALD_SMTP_URL ?? null, defaultFrom: config.HERALD_SMTP_FROM, userAgent, renderLimitMs: limitMs,
+    }),
+    slack: createSlackSender(http, limitMs),
+    discord: createDiscordSender(http, limitMs),
   };
 }

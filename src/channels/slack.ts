@@ -2,24 +2,25 @@
 // default, with values escaped so an event cannot add links or @channel mentions.
 import { type ChannelSender, type SendRequest, type SendResult, failure } from './channel.js';
 import type { HttpClient } from './http-client.js';
-import { TemplateError, renderPart, truncateText } from './templates.js';
+import { renderFailure, renderPartInTurn } from './render-turns.js';
+import { RENDER_LIMIT_MS, TemplateError, truncateText } from './templates.js';
 
 /** Slack truncates messages beyond this many characters itself; herald cuts first, visibly. */
 export const SLACK_MAX_TEXT = 40_000;
 
-export function slackPayload(req: SendRequest): { text: string } {
-  return { text: truncateText(renderPart(req, 'text') ?? '', SLACK_MAX_TEXT) };
+export async function slackPayload(req: SendRequest, renderLimitMs = RENDER_LIMIT_MS): Promise<{ text: string }> {
+  return { text: truncateText((await renderPartInTurn(req, 'text', undefined, renderLimitMs)) ?? '', SLACK_MAX_TEXT) };
 }
 
-export function createSlackSender(http: HttpClient): ChannelSender {
+export function createSlackSender(http: HttpClient, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });
       let payload: { text: string };
       try {
-        payload = slackPayload(req);
+        payload = await slackPayload(req, renderLimitMs);
       } catch (err) {
-        if (err instanceof TemplateError) return failure('network_error', err.message, { permanent: true });
+        if (err instanceof TemplateError) return renderFailure(err);
         throw err;
       }
       if (payload.text.trim() === '') return failure('network_error', 'the text template rendered an empty message', { permanent: true });

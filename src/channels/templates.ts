@@ -7,8 +7,13 @@ import type { EventRecord } from '../domain/event.js';
 import { DEFAULT_TEMPLATES, type TemplatePart } from './default-templates.js';
 import type { SendRequest } from './channel.js';
 
-/** Render time per template (ms): a hostile loop is cut off here. */
-export const RENDER_LIMIT_MS = 250;
+/**
+ * Render time of one template for one event (ms), unless HERALD_RENDER_LIMIT_MS says otherwise: a
+ * hostile loop is cut off here. Renders run on the main loop, one per turn of it (render-turns.ts).
+ */
+export const RENDER_LIMIT_MS = 20;
+/** Render time added per event a digest carries (ms): a 1,000-event default digest takes 20–50 ms. */
+export const DIGEST_EVENT_RENDER_MS = 0.2;
 /** liquidjs' allocation budget (roughly characters and array items created while rendering). */
 export const MEMORY_LIMIT = 32_000_000;
 /** Longest template source parsed (the endpoint schema allows 64 KiB per template). */
@@ -49,6 +54,13 @@ export type Markup = 'text' | 'html' | 'slack' | 'discord' | 'json';
 
 export class TemplateError extends Error {
   override name = 'TemplateError';
+  constructor(
+    message: string,
+    /** It ran out of time: a busy machine may have slowed it, so another attempt may succeed. */
+    readonly overTime = false,
+  ) {
+    super(message);
+  }
 }
 
 export interface FieldError {
@@ -200,14 +212,31 @@ function parse(source: string, markup: Markup): ParsedTemplate[] {
   return parsed;
 }
 
-/** Renders synchronously with values escaped for `markup`; throws TemplateError. */
-export function renderTemplate(source: string, ctx: TemplateContext, markup: Markup): string {
+/** liquidjs' message when a render runs past its renderLimit. */
+const OVER_TIME = /template render limit exceeded/;
+
+/**
+ * Renders synchronously with values escaped for `markup`, within `limitMs`; throws TemplateError. A
+ * render over time gets one more try: the first render of a template (its code not yet optimised) or
+ * a pause of the process can run over once. So a render stalls the event loop for 2 × `limitMs` at most.
+ */
+export function renderTemplate(source: string, ctx: TemplateContext, markup: Markup, limitMs = RENDER_LIMIT_MS): string {
   const parsed = parse(source, markup);
+  const render = () => String(engineFor(markup).renderSync(parsed, ctx, { renderLimit: limitMs }));
   let out: string;
   try {
-    out = String(engineFor(markup).renderSync(parsed, ctx));
+    try {
+      out = render();
+    } catch (err) {
+      if (!OVER_TIME.test(firstLine(err))) throw err;
+      out = render();
+    }
   } catch (err) {
-    throw new TemplateError(firstLine(err));
+    const message = firstLine(err);
+    if (OVER_TIME.test(message)) {
+      throw new TemplateError(`render limit exceeded: rendering took longer than ${+limitMs.toFixed(1)} ms, twice (HERALD_RENDER_LIMIT_MS)`, true);
+    }
+    throw new TemplateError(message);
   }
   if (out.length > OUTPUT_LIMIT) throw new TemplateError(`rendered output is longer than ${OUTPUT_LIMIT} characters`);
   return out;
@@ -239,19 +268,25 @@ export function templateSource(channel: Channel, part: TemplatePart, template: T
   return (digest ? defaults.digest[part] : defaults.single[part]) ?? null;
 }
 
+/** The render time one part of a request may take: `limitMs`, and more for each event of a digest. */
+export function renderBudgetMs(req: Pick<SendRequest, 'digestEvents'>, limitMs = RENDER_LIMIT_MS): number {
+  return limitMs + (req.digestEvents?.length ?? 0) * DIGEST_EVENT_RENDER_MS;
+}
+
 /**
- * Renders one part of the message a request asks for, from the endpoint's template or the default.
- * Returns null when there is no such part; throws TemplateError naming the template (`template.text: …`).
+ * Renders one part of the message a request asks for, from the endpoint's template or the default,
+ * within its budget. Returns null when there is no such part; throws TemplateError naming the
+ * template (`template.text: …`).
  */
-export function renderPart(req: SendRequest, part: TemplatePart, ctx: TemplateContext = templateContext(req)): string | null {
+export function renderPart(req: SendRequest, part: TemplatePart, ctx: TemplateContext = templateContext(req), limitMs = RENDER_LIMIT_MS): string | null {
   const digest = req.digestEvents !== undefined;
   const source = templateSource(req.channel, part, req.template, digest);
   if (source === null) return null;
   try {
-    return renderTemplate(source, ctx, markupFor(req.channel, part));
+    return renderTemplate(source, ctx, markupFor(req.channel, part), renderBudgetMs(req, limitMs));
   } catch (err) {
     const which = req.template?.[part] !== undefined ? `template.${part}` : `default ${req.channel} ${digest ? 'digest ' : ''}${part} template`;
-    throw new TemplateError(`${which}: ${(err as Error).message}`);
+    throw new TemplateError(`${which}: ${(err as Error).message}`, err instanceof TemplateError && err.overTime);
   }
 }
 
@@ -301,6 +336,7 @@ export function cronProblem(expr: string): string | null {
 export function validateTemplates(
   channel: Channel,
   input: { template?: Template | null | undefined; digest?: { cron: string } | null | undefined },
+  limitMs = RENDER_LIMIT_MS,
 ): FieldError[] {
   const errors: FieldError[] = [];
   const ctx = sampleContext(channel);
@@ -311,7 +347,7 @@ export function validateTemplates(
       const markup = markupFor(channel, part);
       parse(source, markup);
       try {
-        renderTemplate(source, ctx, markup);
+        renderTemplate(source, ctx, markup, limitMs);
       } catch (err) {
         // Only the limits are refused here: other render errors may depend on the real event's data.
         if (/limit exceeded|longer than/.test((err as Error).message)) throw err;

@@ -4,6 +4,8 @@ import { signatureHeader } from '../domain/signature.js';
 import type { ChannelSender, SendRequest, SendResult } from './channel.js';
 import { failure } from './channel.js';
 import type { HttpClient } from './http-client.js';
+import { renderFailure } from './render-turns.js';
+import { TemplateError } from './templates.js';
 
 /** The default body: `{ id, type, timestamp, data }` (plus subject/user/source when the event has them). */
 export function defaultWebhookBody(req: SendRequest): string {
@@ -19,15 +21,16 @@ export function defaultWebhookBody(req: SendRequest): string {
   });
 }
 
-export function createWebhookSender(http: HttpClient, renderBody: (req: SendRequest) => string | null): ChannelSender {
+export function createWebhookSender(http: HttpClient, renderBody: (req: SendRequest) => Promise<string | null>): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });
       let body: string;
       if (req.template?.body) {
         try {
-          body = renderBody(req) ?? defaultWebhookBody(req);
+          body = (await renderBody(req)) ?? defaultWebhookBody(req);
         } catch (err) {
+          if (err instanceof TemplateError) return renderFailure(err);
           return failure('network_error', (err as Error).message, { permanent: true });
         }
         try {

@@ -23,8 +23,8 @@ export interface HttpDeps {
   clock: () => Date;
   /** Signs console sessions (a key is derived from it for that purpose alone). */
   sessionSecret: Buffer;
-  /** The store answers and can take writes. */
-  isReady: () => Promise<boolean>;
+  /** Why herald cannot take writes now (a lock, a full disk), or null when it can. */
+  notReady: () => Promise<string | null>;
   /** False while shutting down: /readyz answers 503. */
   isAccepting: () => boolean;
 }

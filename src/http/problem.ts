@@ -1,4 +1,5 @@
 // RFC 9457 problem+json: the one way herald answers an error. Never a stack trace; a 500 only for bugs.
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { HeraldError, type ProblemType, problemTypeUri } from '../domain/errors.js';
@@ -34,8 +35,19 @@ const BY_STATUS: Record<number, ProblemType> = {
   503: 'unavailable',
 };
 
+/** The client went away before its request was read: it closed mid-body, or a timeout cut it off. */
+function clientGone(c: Context): boolean {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return incoming?.readableAborted === true;
+}
+
 export function errorHandler(log: Logger) {
   return (err: Error, c: Context): Response => {
+    if (clientGone(c)) {
+      // Nobody is left to read an answer; nothing went wrong in herald.
+      log.debug({ err: err.message, method: c.req.method, path: c.req.path }, 'client closed the connection before its request was read');
+      return problem(c, new HeraldError('bad_request', 'the request was not received whole'), { connection: 'close' });
+    }
     if (err instanceof HeraldError) {
       if (err.status === 401) return problem(c, err, { 'www-authenticate': 'Bearer' });
       // A body refused as too large may be half read: the connection cannot carry another request.

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The console in a real headless Chromium against a real herald (its SQLite file, real receivers):
 // what an operator and an auditor do, what a read key may not do, and forged posts refused.
 import type { Browser, BrowserContext, Page } from 'playwright-core';

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // A real headless Chromium (Debian's package, driven by playwright-core; never a downloaded browser)
 // for the console's browser tests, and an accessibility check with axe-core inside the page.
 import { readFileSync } from 'node:fs';

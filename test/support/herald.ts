@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type Herald, startHerald } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import type { Role } from '../../src/domain/ledger-entry.js';
 
 export interface RequestOptions {
@@ -31,6 +32,8 @@ export interface TestHerald {
   dir: string;
   config: Config;
   herald: Herald;
+  /** herald's log lines, parsed, when started with `captureLogs` (debug level and up); empty otherwise. */
+  logs: Array<{ level: number; msg: string } & Record<string, unknown>>;
   /** Stops herald (idempotent); the directory stays. */
   stop(): Promise<void>;
   /** Stops this herald and starts a new one on the same database file, admin key and encryption key. */
@@ -48,6 +51,8 @@ export interface StartOptions {
   dir?: string;
   /** herald's clock (default: the real one), for tests of what happens days later. */
   clock?: () => Date;
+  /** Keep herald's log lines (debug and up) in `logs` instead of discarding them. */
+  captureLogs?: boolean;
 }
 
 export async function startTestHerald(overrides: Record<string, unknown> = {}, opts: StartOptions = {}): Promise<TestHerald> {
@@ -63,7 +68,9 @@ export async function startTestHerald(overrides: Record<string, unknown> = {}, o
     ...overrides,
   };
   const config = loadConfig({}, settings);
-  const herald = await startHerald(config, { announce: () => {}, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const logs: TestHerald['logs'] = [];
+  const log = opts.captureLogs ? createLogger('debug', { write: (line: string) => void logs.push(JSON.parse(line) as TestHerald['logs'][number]) }) : undefined;
+  const herald = await startHerald(config, { announce: () => {}, ...(opts.clock ? { clock: opts.clock } : {}), ...(log ? { log } : {}) });
   const url = herald.url;
 
   const request = async <B = unknown>(method: string, path: string, o: RequestOptions = {}): Promise<TestResponse<B>> => {
@@ -91,6 +98,7 @@ export async function startTestHerald(overrides: Record<string, unknown> = {}, o
     dir,
     config,
     herald,
+    logs,
     stop: () => herald.stop(),
     restart: async (more = {}) => {
       await herald.stop();

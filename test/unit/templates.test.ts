@@ -2,13 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import type { SendRequest } from '../../src/channels/channel.js';
 import { DEFAULT_TEMPLATES } from '../../src/channels/default-templates.js';
+import { renderFailure, renderPartInTurn } from '../../src/channels/render-turns.js';
 import {
+  DIGEST_EVENT_RENDER_MS,
+  RENDER_LIMIT_MS,
   TemplateError,
   cronProblem,
   eventLink,
   eventStatus,
   renderHtml,
   renderPart,
+  renderBudgetMs,
   renderTemplate,
   renderText,
   templateContext,
@@ -163,6 +167,81 @@ describe('rendering', () => {
     const big = ctx({ event: event({ data: { blob: 'x'.repeat(100_000) } }) });
     expect(() => renderText('{% for i in (1..20) %}{{ data.blob | raw }}{% endfor %}', big)).toThrow(/longer than/);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('the render time limit', () => {
+  const LOOP = '{% for i in (1..data.n) %}{% for j in (1..data.n) %}{% endfor %}{% endfor %}';
+  const looping = ctx({ event: event({ data: { n: 100_000 } }) });
+  const timed = (f: () => unknown) => {
+    const started = performance.now();
+    let error: unknown;
+    try {
+      f();
+    } catch (err) {
+      error = err;
+    }
+    return { ms: performance.now() - started, error };
+  };
+
+  it('cuts a looping render off at RENDER_LIMIT_MS by default (well under the 250 ms it once was)', () => {
+    expect(RENDER_LIMIT_MS).toBeLessThanOrEqual(20);
+    renderText(LOOP, ctx({ event: event({ data: { n: 2 } }) })); // the same template with a small n renders
+    const { ms, error } = timed(() => renderText(LOOP, looping));
+    expect(error).toBeInstanceOf(TemplateError);
+    expect((error as TemplateError).overTime).toBe(true);
+    expect((error as Error).message).toMatch(/^render limit exceeded: rendering took longer than 20 ms, twice \(HERALD_RENDER_LIMIT_MS\)/);
+    // a render runs to its deadline and is tried once more: 2 × 20 ms, far from the 2 × 250 ms of before
+    expect(ms).toBeGreaterThanOrEqual(2 * RENDER_LIMIT_MS - 1);
+    expect(ms).toBeLessThan(300);
+  });
+
+  it('an attempt over time is retried later (a busy machine may have slowed it); other template errors are final', () => {
+    const { error } = timed(() => renderText(LOOP, looping));
+    expect(renderFailure(error as TemplateError)).toMatchObject({ outcome: 'network_error', permanent: false, error: expect.stringMatching(/render limit exceeded/) });
+    const memory = timed(() => renderText("{% assign s = 'xxxxxxxxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}", ctx())).error;
+    expect(renderFailure(memory as TemplateError)).toMatchObject({ permanent: true, error: expect.stringMatching(/memory alloc limit exceeded/) });
+  });
+
+  it('takes the limit it is given', () => {
+    const { ms, error } = timed(() => renderTemplate(LOOP, looping, 'text', 60));
+    expect((error as Error).message).toMatch(/longer than 60 ms/);
+    expect(ms).toBeGreaterThanOrEqual(119);
+    expect(validateTemplates('slack', { template: { text: '{% for i in (1..5000) %}{% for j in (1..5000) %}{% endfor %}{% endfor %}' } }, 5)).toEqual([
+      { path: 'template.text', message: expect.stringMatching(/longer than 5 ms/) },
+    ]);
+  });
+
+  it('a digest gets more time per event it carries', () => {
+    const digestEvents = Array.from({ length: 1000 }, () => event());
+    expect(renderBudgetMs({ digestEvents }, 20)).toBe(20 + 1000 * DIGEST_EVENT_RENDER_MS);
+    expect(renderBudgetMs({}, 20)).toBe(20);
+    // herald's default digest of 1,000 events renders within it
+    for (const channel of ['email', 'slack', 'discord'] as const) {
+      for (const part of ['subject', 'text', 'html'] as const) {
+        expect(() => renderPart(request({ channel, event: digestEvents[999]!, digestEvents }), part)).not.toThrow();
+      }
+    }
+  });
+
+  it('renders started together take turns with the event loop, so it is stalled for one render at a time', async () => {
+    const limitMs = 30;
+    const req = request({ channel: 'slack', template: { text: LOOP }, event: event({ data: { n: 100_000 } }) });
+    let last = performance.now();
+    let maxGap = 0;
+    const probe = setInterval(() => {
+      const now = performance.now();
+      maxGap = Math.max(maxGap, now - last);
+      last = now;
+    }, 1);
+    const started = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => renderPartInTurn(req, 'text', undefined, limitMs)));
+    clearInterval(probe);
+    maxGap = Math.max(maxGap, performance.now() - last);
+    for (const r of results) expect(r).toMatchObject({ status: 'rejected', reason: { overTime: true, message: expect.stringMatching(/^template\.text: render limit exceeded/) } });
+    // ten renders of 2 × 30 ms each: back to back they would stall the loop 600 ms at once
+    expect(performance.now() - started).toBeGreaterThanOrEqual(10 * 2 * limitMs - 5);
+    expect(maxGap).toBeLessThan(400);
   });
 });
 

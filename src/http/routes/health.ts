@@ -19,12 +19,13 @@ export function healthRoutes(api: Api, deps: HttpDeps): void {
   );
   api.route(
     {
-      method: 'get', path: '/readyz', role: null, tag, summary: 'Readiness: the store is writable and herald is taking work',
+      method: 'get', path: '/readyz', role: null, tag, summary: 'Readiness: the store is writable, its disk has room, and herald is taking work',
       responses: { 200: { description: 'ready', schema: z.object({ status: z.literal('ready') }) }, 503: { description: 'not ready' } },
     },
     async (c) => {
       if (!deps.isAccepting()) throw new HeraldError('unavailable', 'herald is shutting down');
-      if (!(await deps.isReady())) throw new HeraldError('unavailable', 'the store is not writable');
+      const why = await deps.notReady();
+      if (why) throw new HeraldError('unavailable', why);
       return c.json({ status: 'ready' as const }, 200);
     },
   );
