@@ -71,9 +71,17 @@ try {
     writeFileSync(statePath, JSON.stringify(state));
   }
 
-  // Measure a settled herald: wait until the live endpoints' deliveries are all made.
+  if (reuse) {
+    // This run's receiver listens on another port: point the endpoints at it, and enable them again.
+    for (const e of (await api('GET', '/v1/endpoints?limit=10')).data) {
+      await api('PATCH', `/v1/endpoints/${e.id}`, { url: `${receiverUrl}/${new URL(e.url).pathname.slice(1)}` });
+      if (!e.enabled) await api('POST', `/v1/endpoints/${e.id}/enable`, {});
+    }
+  }
+  // Measure a settled herald: wait (up to two minutes) until the live endpoints' deliveries are made.
+  const settleBy = Date.now() + 120_000;
   for (const e of (await api('GET', '/v1/endpoints?limit=10')).data.filter((x) => !x.rate_limit)) {
-    while ((await api('GET', `/v1/deliveries?endpoint_id=${e.id}&status=pending&limit=1`)).data.length > 0) await new Promise((r) => setTimeout(r, 1000));
+    while (Date.now() < settleBy && (await api('GET', `/v1/deliveries?endpoint_id=${e.id}&status=pending&limit=1`)).data.length > 0) await new Promise((r) => setTimeout(r, 1000));
   }
 
   // Sign in as a browser would, and keep the session cookie.
