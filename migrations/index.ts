@@ -3,9 +3,11 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_ledger_and_projections.js';
 import * as m002 from './002_digests.js';
 import * as m003 from './003_leases_and_rate_limits.js';
+import * as m004 from './004_requeue_jobs.js';
 
 export const migrations: Record<string, Migration> = {
   '001_ledger_and_projections': m001,
   '002_digests': m002,
   '003_leases_and_rate_limits': m003,
+  '004_requeue_jobs': m004,
 };

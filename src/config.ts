@@ -29,6 +29,7 @@ export const configSchema = z
     HERALD_LEASE_MARGIN_MS: int(100, 3_600_000).default(5_000),
     HERALD_LOCK_WAIT_MS: int(0, 600_000).default(5_000),
     HERALD_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
+    HERALD_REQUEUE_CHUNK: int(1, 5_000).default(500),
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),
     HERALD_BREAKER_FAILING_S: int(60, 365 * 86_400).default(5 * 86_400),
     HERALD_BREAKER_CONSECUTIVE_DEAD: int(1, 1_000_000).default(50),

@@ -10,10 +10,14 @@ import type {
   DeliveryFilters,
   EndpointFilters,
   EventFilters,
+  JobFilters,
   Page,
   QueueStats,
   RebuildReport,
   RecoveryPosition,
+  RequeueJob,
+  RequeueSelection,
+  RequeueStep,
   StoredEndpoint,
   StoredEntry,
   StoredIdempotency,
@@ -36,13 +40,13 @@ export interface Tx {
   deliveriesByIds(ids: readonly string[]): Promise<Delivery[]>;
   /** Waiting deliveries of an endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
   dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<Delivery[]>;
-  recoverableDeliveries(
-    endpointId: string,
-    since: string,
-    until: string,
-    after: RecoveryPosition,
-    limit: number,
-  ): Promise<Array<Delivery & { position: RecoveryPosition }>>;
+  /**
+   * Up to `limit` deliveries a requeue may touch (see RequeueSelection), in creation order, after a
+   * position; a step may look at a bounded part of the table only, so it can find fewer than `limit`
+   * (even none) while more remain: `next` says where to go on, null once nothing is left.
+   */
+  requeueCandidates(sel: RequeueSelection, after: RecoveryPosition, limit: number): Promise<RequeueStep>;
+  getRequeueJob(id: string): Promise<RequeueJob | undefined>;
   heldDeliveries(endpointId: string, limit: number): Promise<Delivery[]>;
   getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
   activeEndpoints(): Promise<StoredEndpoint[]>;
@@ -69,6 +73,15 @@ export interface StoreReads {
     nextDueAfter(after: Date): Promise<Date | null>;
     expiredLeases(now: Date, limit: number): Promise<Delivery[]>;
     queueStats(now: Date): Promise<QueueStats>;
+    /** How many deliveries a requeue with this selection would touch now. */
+    countRequeueCandidates(sel: RequeueSelection): Promise<number>;
+  };
+  requeueJobs: {
+    getJob(id: string): Promise<RequeueJob | undefined>;
+    /** Newest first. */
+    listJobs(f: JobFilters): Promise<Page<RequeueJob>>;
+    /** Jobs not finished (left running by a process that stopped), oldest first. */
+    runningJobs(): Promise<RequeueJob[]>;
   };
   endpoints: {
     getEndpoint(id: string): Promise<StoredEndpoint | undefined>;

@@ -10,6 +10,7 @@ import * as endpoints from './queries/endpoints.js';
 import * as events from './queries/events.js';
 import * as idempotency from './queries/idempotency.js';
 import * as ledger from './queries/ledger.js';
+import * as requeue from './queries/requeue.js';
 import { rebuildCheck } from './rebuild.js';
 
 export interface SqliteStoreOptions extends StoreHooks {
@@ -35,6 +36,12 @@ function reads(db: Db): StoreReads {
       nextDueAfter: (after) => deliveries.nextDueAfter(db, after),
       expiredLeases: (now, limit) => deliveries.expiredLeases(db, now, limit),
       queueStats: (now) => deliveries.queueStats(db, now),
+      countRequeueCandidates: (sel) => requeue.countRequeueCandidates(db, sel),
+    },
+    requeueJobs: {
+      getJob: (id) => requeue.getRequeueJob(db, id),
+      listJobs: (f) => requeue.listRequeueJobs(db, f),
+      runningJobs: () => requeue.runningRequeueJobs(db),
     },
     endpoints: {
       getEndpoint: (id) => endpoints.getEndpoint(db, id),

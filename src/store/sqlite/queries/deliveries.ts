@@ -1,12 +1,14 @@
 // Read model of deliveries and attempts, and the engine's questions: what is due, whose lease expired.
 import type { Channel } from '../../../domain/endpoint.js';
 import type { DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
+import { typeFilterRange } from '../../../domain/matching.js';
+import type { DeliveryMatch } from '../../../domain/requeue.js';
 import type { Outcome } from '../../../domain/retry-policy.js';
-import { type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { decodeCursor, toPage } from '../../cursor.js';
-import type { AttemptView, Delivery, DeliveryFilters, Page, QueueStats, RecoveryPosition } from '../../records.js';
+import type { AttemptView, Delivery, DeliveryFilters, Page, QueueStats } from '../../records.js';
 import type { Db } from '../connection.js';
-import type { AttemptsTable, DeliveriesTable } from '../schema.js';
+import type { AttemptsTable, Database, DeliveriesTable } from '../schema.js';
 
 /**
  * The scheduler's questions read the partial indexes of waiting deliveries: deliveries_due (by due
@@ -40,6 +42,7 @@ function toDelivery(r: DeliveriesTable): Delivery {
     updated_at: r.updated_at,
     digest_id: r.digest_id,
     digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+    event_type: r.event_type,
   };
 }
 
@@ -62,15 +65,28 @@ function toAttempt(r: AttemptsTable): AttemptView {
   };
 }
 
+/**
+ * The list's filters as one condition (the list and requeue share it, so what a requeue touches is what
+ * the list shows). A type prefix (`job.*`) is a range of deliveries_by_type, not a LIKE, which SQLite
+ * would not look up in the index.
+ */
+export function matches(eb: ExpressionBuilder<Database, 'deliveries'>, m: DeliveryMatch): Expression<SqlBool> {
+  const all: Array<Expression<SqlBool>> = [];
+  if (m.endpoint_id) all.push(eb('deliveries.endpoint_id', '=', m.endpoint_id));
+  if (m.event_id) all.push(eb('deliveries.event_id', '=', m.event_id));
+  if (m.status) all.push(eb('deliveries.status', '=', m.status));
+  if (m.channel) all.push(eb('deliveries.channel', '=', m.channel));
+  const type = m.type ? typeFilterRange(m.type) : null;
+  if (type && 'exact' in type) all.push(eb('deliveries.event_type', '=', type.exact));
+  if (type && 'above' in type) all.push(eb('deliveries.event_type', '>', type.above), eb('deliveries.event_type', '<', type.below));
+  if (m.since) all.push(eb('deliveries.created_at', '>=', m.since));
+  if (m.until) all.push(eb('deliveries.created_at', '<', m.until));
+  return eb.and(all);
+}
+
 export async function listDeliveries(db: Db, f: DeliveryFilters): Promise<Page<Delivery>> {
   const after = decodeCursor(f.cursor);
-  let q = db.selectFrom('deliveries').selectAll();
-  if (f.endpoint_id) q = q.where('endpoint_id', '=', f.endpoint_id);
-  if (f.event_id) q = q.where('event_id', '=', f.event_id);
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.channel) q = q.where('channel', '=', f.channel);
-  if (f.since) q = q.where('created_at', '>=', f.since);
-  if (f.until) q = q.where('created_at', '<', f.until);
+  let q = db.selectFrom('deliveries').selectAll().where((eb) => matches(eb, f));
   if (after) {
     const [seq, idx] = after;
     q = q.where((eb) => eb.or([eb('seq', '<', seq), eb.and([eb('seq', '=', seq), eb('idx', '<', idx)])]));
@@ -165,31 +181,6 @@ export async function expiredLeases(db: Db, now: Date, limit: number): Promise<D
     .limit(limit)
     .execute();
   return rows.map(toDelivery);
-}
-
-/** failed/dead deliveries of an endpoint created in [since, until), in creation order, after a position. */
-export async function recoverableDeliveries(
-  db: Db,
-  endpointId: string,
-  since: string,
-  until: string,
-  after: RecoveryPosition,
-  limit: number,
-): Promise<Array<Delivery & { position: RecoveryPosition }>> {
-  const [seq, idx] = after;
-  const rows = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .where('status', 'in', ['failed', 'dead'])
-    .where('created_at', '>=', since)
-    .where('created_at', '<', until)
-    .where((eb) => eb.or([eb('seq', '>', seq), eb.and([eb('seq', '=', seq), eb('idx', '>', idx)])]))
-    .orderBy('seq')
-    .orderBy('idx')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ ...toDelivery(r), position: [r.seq, r.idx] as RecoveryPosition }));
 }
 
 /** Deliveries held for an endpoint's next digest, oldest first. */
