@@ -15,6 +15,7 @@ import { EndpointsService } from './services/endpoints.js';
 import { EventsService } from './services/events.js';
 import { LedgerService } from './services/ledger.js';
 import { emitHeraldEvent } from './services/record-event.js';
+import { RequeueJobs } from './services/requeue-jobs.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -88,6 +89,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const events = new EventsService(ctx);
   const endpoints = new EndpointsService(ctx, validateTemplates);
   const deliveries = new DeliveriesService(ctx);
+  const requeue = new RequeueJobs(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const senders = createSenders(config, http, `herald/${VERSION}`);
@@ -111,7 +113,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
 
   let accepting = true;
   const app = createHttpApp({
-    config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
+    config, log, metrics, version: VERSION, events, endpoints, deliveries, requeue, apiKeys,
     ledger: new LedgerService(ctx), isReady: () => store.ready(), isAccepting: () => accepting,
   });
   // Listen before starting any work: a process that cannot serve stops whole, and a supervisor restarts it.
@@ -134,6 +136,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const stop = () =>
     (stopping ??= (async () => {
       accepting = false;
+      // A requeue job stops after its current chunk; the next start resumes it from the ledger.
+      requeue.halt();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections?.();
@@ -142,6 +146,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       digests?.stop();
       await runningScheduler.stop(config.HERALD_SHUTDOWN_GRACE_MS);
       await deliveries.drain();
+      await requeue.drain();
       await Promise.all(Object.values(senders).map((s) => s.close?.()));
       await http.close();
       await store.close();
@@ -154,6 +159,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     await store.transact((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
     maintenance.start();
     runningScheduler.start();
+    // Jobs a stopped (or crashed) process left running go on from where their last chunk got to.
+    await requeue.resume();
   } catch (err) {
     await stop();
     throw err;
