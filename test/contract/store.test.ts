@@ -110,6 +110,11 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await ofType('job.odd')).toEqual(['msg_evt_5', 'msg_evt_3', 'msg_evt_1']);
     expect(await ofType('job.*')).toEqual(['msg_evt_5', 'msg_evt_4', 'msg_evt_3', 'msg_evt_2', 'msg_evt_1']);
     expect(await ofType('job.od')).toEqual([]);
+    const byTwo = await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*' });
+    expect(byTwo.data.map((d) => d.id)).toEqual(['msg_evt_5', 'msg_evt_4']);
+    const next = await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*', cursor: byTwo.next_cursor! });
+    expect(next.data.map((d) => d.id)).toEqual(['msg_evt_3', 'msg_evt_2']);
+    expect((await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*', cursor: next.next_cursor! })).data.map((d) => d.id)).toEqual(['msg_evt_1']);
     expect(await ofType('job_*')).toEqual([]);
     expect((await store.read.deliveries.listDeliveries({ limit: 1, type: 'job.even', status: 'pending' })).data).toEqual([expect.objectContaining({ id: 'msg_evt_4', event_type: 'job.even' })]);
   });
