@@ -4,10 +4,12 @@ import * as m001 from './001_ledger_and_projections.js';
 import * as m002 from './002_digests.js';
 import * as m003 from './003_leases_and_rate_limits.js';
 import * as m004 from './004_activity.js';
+import * as m005 from './005_requeue_jobs.js';
 
 export const migrations: Record<string, Migration> = {
   '001_ledger_and_projections': m001,
   '002_digests': m002,
   '003_leases_and_rate_limits': m003,
   '004_activity': m004,
+  '005_requeue_jobs': m005,
 };

@@ -15,6 +15,7 @@ import { EventsService } from './services/events.js';
 import { LedgerService } from './services/ledger.js';
 import { readiness } from './services/readiness.js';
 import { emitHeraldEvent } from './services/record-event.js';
+import { RequeueJobs } from './services/requeue-jobs.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
@@ -88,6 +89,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const events = new EventsService(ctx);
   const endpoints = new EndpointsService(ctx, (channel, input) => validateTemplates(channel, input, config.HERALD_RENDER_LIMIT_MS));
   const deliveries = new DeliveriesService(ctx);
+  const requeue = new RequeueJobs(ctx);
 
   const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const senders = createSenders(config, http, `herald/${VERSION}`);
@@ -111,7 +113,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
 
   let accepting = true;
   const app = createHttpApp({
-    config, log, metrics, version: VERSION, events, endpoints, deliveries, apiKeys,
+    config, log, metrics, version: VERSION, events, endpoints, deliveries, requeue, apiKeys,
     ledger: new LedgerService(ctx), activity: new ActivityService(ctx), clock, sessionSecret: secretKey,
     notReady: readiness(store, config.HERALD_DB), isAccepting: () => accepting,
   });
@@ -132,11 +134,14 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const stop = () =>
     (stopping ??= (async () => {
       accepting = false;
+      // A requeue job stops after its current chunk; the next start resumes it from the ledger.
+      requeue.halt();
       maintenance.stop();
       digests?.stop();
       // Requests and attempts in flight end together, each within the grace; the store closes after both.
       await Promise.all([server.close(config.HERALD_SHUTDOWN_GRACE_MS), runningScheduler.stop(config.HERALD_SHUTDOWN_GRACE_MS)]);
       await deliveries.drain();
+      await requeue.drain();
       await Promise.all(Object.values(senders).map((s) => s.close?.()));
       await http.close();
       await store.close();
@@ -149,6 +154,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     await store.transact((tx) => emitHeraldEvent(tx, ctx, 'herald.started', null, { version: VERSION }));
     maintenance.start();
     runningScheduler.start();
+    // Jobs a stopped (or crashed) process left running go on from where their last chunk got to.
+    await requeue.resume();
   } catch (err) {
     await stop();
     throw err;

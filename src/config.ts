@@ -34,6 +34,7 @@ export const configSchema = z
     HERALD_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
     HERALD_MAX_CONNECTIONS: int(1, 1_000_000).default(1024),
     HERALD_RENDER_LIMIT_MS: int(1, 10_000).default(20),
+    HERALD_REQUEUE_CHUNK: int(1, 5_000).default(500),
     HERALD_ROTATION_GRACE_S: int(0, 30 * 86_400).default(86_400),
     HERALD_BREAKER_FAILING_S: int(60, 365 * 86_400).default(5 * 86_400),
     HERALD_BREAKER_CONSECUTIVE_DEAD: int(1, 1_000_000).default(50),

@@ -1,4 +1,4 @@
-// Typed, prefixed, time-sortable ids (evt_, ep_, msg_, key_): the only place ids are made.
+// Typed, prefixed, time-sortable ids (evt_, ep_, msg_, key_, job_): the only place ids are made.
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
@@ -19,7 +19,7 @@ function pooledRandom(): number {
 
 const nextUlid = monotonicFactory(pooledRandom);
 
-export type IdPrefix = 'evt' | 'ep' | 'msg' | 'key' | 'rcv';
+export type IdPrefix = 'evt' | 'ep' | 'msg' | 'key' | 'rcv' | 'job';
 
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
   return `${prefix}_${nextUlid(now)}`;

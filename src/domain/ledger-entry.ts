@@ -3,6 +3,7 @@
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { Channel, EndpointRecord } from './endpoint.js';
 import type { EventRecord } from './event.js';
+import type { DeliveryMatch } from './requeue.js';
 import type { Outcome } from './retry-policy.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -98,7 +99,15 @@ export interface EntryBodies {
     trigger: 'redelivery' | 'recovery';
     reason: string | null;
     next_attempt_at: string;
+    /** A chunk of a bulk requeue job, and the position (creation order) it reached: where the next chunk starts. */
+    job?: { id: string; cursor: [number, number] };
   };
+  /**
+   * A bulk requeue job: the filters, how many deliveries matched when it started, and the last ledger
+   * position it may reach (deliveries created later are not swept in). Its chunks are deliveries.requeued.
+   */
+  'requeue.started': { job_id: string; filters: DeliveryMatch; reason: string | null; total: number; up_to_seq: number };
+  'requeue.finished': { job_id: string; requeued: number };
 }
 
 export type EntryKind = keyof EntryBodies;

@@ -21,6 +21,21 @@ export function typeMatches(filter: string, type: string): boolean {
   return filter === type;
 }
 
+/**
+ * The same filter as a range of types, for a store to look up in an index: `exact`, or every type t
+ * with above < t < below (bytewise order; types are ASCII). `prefix.*` matches the types that start
+ * with `prefix.` and are longer, which is the open range (`prefix.`, `prefix/`). null: `*`, any type.
+ */
+export function typeFilterRange(filter: string): { exact: string } | { above: string; below: string } | null {
+  if (filter === '*') return null;
+  if (filter.endsWith('.*') || filter.endsWith('_*')) {
+    const prefix = filter.slice(0, -1);
+    const last = prefix.charCodeAt(prefix.length - 1);
+    return { above: prefix, below: prefix.slice(0, -1) + String.fromCharCode(last + 1) };
+  }
+  return { exact: filter };
+}
+
 export function eventMatches(filter: EndpointFilter, event: EventFacts): boolean {
   if (!filter.events.some((f) => typeMatches(f, event.type))) return false;
   if (filter.users && filter.users.length > 0) {

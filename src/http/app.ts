@@ -13,6 +13,7 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { ledgerRoutes } from './routes/ledger.js';
+import { requeueRoutes } from './routes/requeue.js';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -33,6 +34,8 @@ export function createHttpApp(deps: HttpDeps): Hono<HttpEnv> {
   const api = new Api(app, deps.apiKeys);
   eventRoutes(api, deps);
   endpointRoutes(api, deps);
+  // Before /v1/deliveries/:id, which would otherwise take /v1/deliveries/count and …/requeue as ids.
+  requeueRoutes(api, deps);
   deliveryRoutes(api, deps);
   ledgerRoutes(api, deps);
   keyRoutes(api, deps);

@@ -8,6 +8,7 @@ import type { DeliveriesService } from '../services/deliveries.js';
 import type { EndpointsService } from '../services/endpoints.js';
 import type { EventsService } from '../services/events.js';
 import type { LedgerService } from '../services/ledger.js';
+import type { RequeueJobs } from '../services/requeue-jobs.js';
 
 export interface HttpDeps {
   config: Config;
@@ -17,6 +18,7 @@ export interface HttpDeps {
   events: EventsService;
   endpoints: EndpointsService;
   deliveries: DeliveriesService;
+  requeue: RequeueJobs;
   apiKeys: ApiKeysService;
   ledger: LedgerService;
   activity: ActivityService;

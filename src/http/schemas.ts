@@ -87,12 +87,40 @@ export const deliverySchema = z
     attempt_count: z.number().int(),
     digest_id: nullable(z.string()).describe('held for a digest: the digest delivery that carries it'),
     digest_event_ids: nullable(z.array(z.string())).describe('a digest delivery: the events it carries'),
+    event_type: nullable(z.string()).describe("its event's type (a digest's: the newest event it carries)"),
     created_at: time,
     updated_at: time,
   })
   .meta({ id: 'Delivery' });
 
 export const deliveryWithAttemptsSchema = deliverySchema.extend({ attempts: z.array(attemptSchema) }).meta({ id: 'DeliveryWithAttempts' });
+
+export const requeueJobSchema = z
+  .object({
+    id: z.string(),
+    state: z.enum(['running', 'finished']),
+    total: z.number().int().describe('deliveries that matched when the job started'),
+    requeued: z.number().int().describe('deliveries requeued so far'),
+    filters: z
+      .object({
+        endpoint_id: z.string().optional(),
+        event_id: z.string().optional(),
+        status: z.string().optional(),
+        channel: z.string().optional(),
+        type: z.string().optional(),
+        since: time.optional(),
+        until: time.optional(),
+      })
+      .describe('the filters given'),
+    reason: nullable(z.string()),
+    actor: z.string().describe('the API key that started it'),
+    started_at: time,
+    updated_at: time,
+    finished_at: nullable(time),
+  })
+  .meta({ id: 'RequeueJob' });
+
+export const countSchema = z.object({ count: z.number().int() }).meta({ id: 'RequeueCount' });
 
 export const endpointSchema = z
   .object({

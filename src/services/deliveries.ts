@@ -2,9 +2,10 @@
 // everything that failed to an endpoint since T, send a test event to an endpoint.
 import { z } from 'zod';
 import { HeraldError } from '../domain/errors.js';
-import type { Delivery, DeliveryFilters } from '../store/records.js';
+import type { Delivery, DeliveryFilters, RecoveryPosition } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
+import { type RequeuePlan, START, requeueChunk } from './requeue-chunks.js';
 
 export function deliveryView(d: Delivery) {
   return {
@@ -18,6 +19,7 @@ export function deliveryView(d: Delivery) {
     attempt_count: d.attempts,
     digest_id: d.digest_id,
     digest_event_ids: d.digest_event_ids,
+    event_type: d.event_type,
     created_at: d.created_at,
     updated_at: d.updated_at,
   };
@@ -27,7 +29,6 @@ export const redeliverSchema = z.object({ reason: z.string().max(1000).optional(
 
 /** How far back a recovery may reach. */
 export const MAX_RECOVERY_WINDOW_S = 90 * 86_400;
-const RECOVERY_CHUNK = 500;
 
 export const recoverSchema = z
   .object({
@@ -92,9 +93,16 @@ export class DeliveriesService {
     if (!endpoint) throw new HeraldError('not_found', `no endpoint ${endpointId}`);
     if (endpoint.archived_at) throw new HeraldError('conflict', `endpoint ${endpointId} is archived`);
 
-    const first = await this.recoverChunk(p, endpointId, since, until, [0, 0]);
+    const plan: RequeuePlan = {
+      selection: { match: { endpoint_id: endpointId, since, until }, statuses: ['failed', 'dead'], live_endpoints_only: false, up_to_seq: null },
+      stream: endpointId,
+      actor: p.name,
+      trigger: 'recovery',
+      reason: `recover ${since} .. ${until}`,
+    };
+    const first = await this.ctx.store.transact((tx) => requeueChunk(tx, plan, START, this.ctx.config.HERALD_REQUEUE_CHUNK));
     if (first.next) {
-      const rest = this.recoverRest(p, endpointId, since, until, first.next, first.count);
+      const rest = this.recoverRest(plan, first.next, first.count);
       this.recoveries.add(rest);
       void rest.finally(() => this.recoveries.delete(rest));
     }
@@ -123,33 +131,19 @@ export class DeliveriesService {
     await Promise.allSettled([...this.recoveries]);
   }
 
-  private async recoverChunk(p: Principal, endpointId: string, since: string, until: string, after: [number, number]) {
-    return this.ctx.store.transact(async (tx) => {
-      const rows = await tx.recoverableDeliveries(endpointId, since, until, after, RECOVERY_CHUNK);
-      if (rows.length > 0) {
-        await tx.append({
-          kind: 'deliveries.requeued',
-          stream: endpointId,
-          actor: p.name,
-          body: { delivery_ids: rows.map((r) => r.id), trigger: 'recovery', reason: `recover ${since} .. ${until}`, next_attempt_at: tx.now().toISOString() },
-        });
-      }
-      return { count: rows.length, next: rows.length === RECOVERY_CHUNK ? rows[rows.length - 1]!.position : null };
-    });
-  }
-
-  private async recoverRest(p: Principal, endpointId: string, since: string, until: string, after: [number, number], done: number) {
+  private async recoverRest(plan: RequeuePlan, after: RecoveryPosition, done: number) {
     let total = done;
-    let next: [number, number] | null = after;
+    let next: RecoveryPosition | null = after;
     try {
       while (next) {
-        const chunk = await this.recoverChunk(p, endpointId, since, until, next);
+        const from: RecoveryPosition = next;
+        const chunk = await this.ctx.store.transact((tx) => requeueChunk(tx, plan, from, this.ctx.config.HERALD_REQUEUE_CHUNK));
         total += chunk.count;
         next = chunk.next;
       }
-      this.ctx.log.info({ endpoint: endpointId, requeued: total }, 'recovery finished');
+      this.ctx.log.info({ endpoint: plan.stream, requeued: total }, 'recovery finished');
     } catch (err) {
-      this.ctx.log.error({ err, endpoint: endpointId, requeued: total }, 'recovery stopped; run it again to continue (it is idempotent)');
+      this.ctx.log.error({ err, endpoint: plan.stream, requeued: total }, 'recovery stopped; run it again to continue (it is idempotent)');
     }
   }
 }

@@ -2,6 +2,7 @@
 // filters the API and the engine read by. Every store implementation speaks these.
 import type { Channel, EndpointRecord } from '../domain/endpoint.js';
 import type { ChainBreak, DeliveryStatus, Role, Trigger } from '../domain/ledger-entry.js';
+import type { DeliveryMatch } from '../domain/requeue.js';
 import type { Outcome } from '../domain/retry-policy.js';
 
 export interface Delivery {
@@ -27,6 +28,8 @@ export interface Delivery {
   digest_id: string | null;
   /** A digest delivery: the events it carries, oldest first. */
   digest_event_ids: string[] | null;
+  /** Its event's type (a digest's: the newest event it carries). */
+  event_type: string | null;
 }
 
 export interface AttemptView {
@@ -114,14 +117,50 @@ export interface QueueStats {
 }
 
 /** Time bounds in filters are RFC 3339 UTC strings as the API received them. */
-export interface DeliveryFilters {
-  endpoint_id?: string | undefined;
-  type?: string | undefined;
-  event_id?: string | undefined;
-  status?: string | undefined;
-  channel?: string | undefined;
-  since?: string | undefined;
-  until?: string | undefined;
+export interface DeliveryFilters extends DeliveryMatch {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/**
+ * The deliveries a requeue may put back in the queue: those matching the filters, in one of
+ * `statuses`, created at or before ledger position `up_to_seq` (null: any), and (when
+ * `live_endpoints_only`) without an endpoint or to one enabled and not archived. A delivery held for a
+ * digest is never one of them: the digest delivery carries it, and requeueing both would send it twice.
+ */
+export interface RequeueSelection {
+  match: DeliveryMatch;
+  statuses: readonly DeliveryStatus[];
+  live_endpoints_only: boolean;
+  up_to_seq: number | null;
+}
+
+/** One step through a selection: what it found, and where the next step starts (null: nothing is left). */
+export interface RequeueStep {
+  rows: Array<{ id: string; position: RecoveryPosition }>;
+  next: RecoveryPosition | null;
+}
+
+/** A bulk requeue job as projected from its entries. */
+export interface RequeueJob {
+  id: string;
+  /** The ledger position of its requeue.started entry (jobs list newest first by it). */
+  seq: number;
+  actor: string;
+  reason: string | null;
+  filters: DeliveryMatch;
+  up_to_seq: number;
+  total: number;
+  requeued: number;
+  /** Where the next chunk starts (the last delivery requeued); null before the first chunk. */
+  cursor: RecoveryPosition | null;
+  state: 'running' | 'finished';
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface JobFilters {
   limit: number;
   cursor?: string | undefined;
 }
@@ -143,7 +182,7 @@ export interface EndpointFilters {
   cursor?: string | undefined;
 }
 
-/** Where a recovery has got to: an opaque position in creation order. */
+/** Where a recovery or requeue has got to: an opaque position in creation order (ledger seq, index in the entry). */
 export type RecoveryPosition = [number, number];
 
 export type VerifyResult =

@@ -12,10 +12,14 @@ import type {
   EndpointFilters,
   EventFilters,
   FailedAttempt,
+  JobFilters,
   Page,
   QueueStats,
   RebuildReport,
   RecoveryPosition,
+  RequeueJob,
+  RequeueSelection,
+  RequeueStep,
   StoredEndpoint,
   StoredEntry,
   StoredIdempotency,
@@ -38,13 +42,13 @@ export interface Tx {
   deliveriesByIds(ids: readonly string[]): Promise<Delivery[]>;
   /** Waiting deliveries of an endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
   dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<Delivery[]>;
-  recoverableDeliveries(
-    endpointId: string,
-    since: string,
-    until: string,
-    after: RecoveryPosition,
-    limit: number,
-  ): Promise<Array<Delivery & { position: RecoveryPosition }>>;
+  /**
+   * Up to `limit` deliveries a requeue may touch (see RequeueSelection), in creation order, after a
+   * position; a step may look at a bounded part of the table only, so it can find fewer than `limit`
+   * (even none) while more remain: `next` says where to go on, null once nothing is left.
+   */
+  requeueCandidates(sel: RequeueSelection, after: RecoveryPosition, limit: number): Promise<RequeueStep>;
+  getRequeueJob(id: string): Promise<RequeueJob | undefined>;
   heldDeliveries(endpointId: string, limit: number): Promise<Delivery[]>;
   getEndpoint(id: string): Promise<StoredEndpoint | undefined>;
   activeEndpoints(): Promise<StoredEndpoint[]>;
@@ -73,6 +77,15 @@ export interface StoreReads {
     queueStats(now: Date): Promise<QueueStats>;
     /** The latest failed attempts among an endpoint's most recent `window` deliveries, newest first. */
     recentFailures(endpointId: string, window: number, limit: number): Promise<FailedAttempt[]>;
+    /** How many deliveries a requeue with this selection would touch now. */
+    countRequeueCandidates(sel: RequeueSelection): Promise<number>;
+  };
+  requeueJobs: {
+    getJob(id: string): Promise<RequeueJob | undefined>;
+    /** Newest first. */
+    listJobs(f: JobFilters): Promise<Page<RequeueJob>>;
+    /** Jobs not finished (left running by a process that stopped), oldest first. */
+    runningJobs(): Promise<RequeueJob[]>;
   };
   activity: {
     /** Counts per minute in [since, until), oldest first; one endpoint's only when it is given. */

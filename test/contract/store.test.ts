@@ -3,42 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EntryDraft, LedgerEntry } from '../../src/domain/ledger-entry.js';
 import type { Store, StoreHooks, Tx } from '../../src/store/store.js';
+import { T0, at, endpointCreated, received, revoke } from './drafts.js';
 import { STORES, type StoreUnderTest } from './stores.js';
-
-const T0 = new Date('2026-11-01T10:00:00.000Z');
-const at = (s: number) => new Date(T0.getTime() + s * 1000);
-
-const revoke = (id: string): EntryDraft<'api_key.revoked'> => ({ kind: 'api_key.revoked', stream: id, actor: 'test', body: { id } });
-
-function received(id: string, opts: { endpoint?: string; due?: Date | null; key?: string; type?: string } = {}): EntryDraft<'event.received'> {
-  const deliveries = opts.endpoint
-    ? [{ id: `msg_${id}`, endpoint_id: opts.endpoint, channel: 'webhook' as const, next_attempt_at: opts.due === undefined ? T0.toISOString() : (opts.due?.toISOString() ?? null), recipients: null }]
-    : [];
-  return {
-    kind: 'event.received',
-    stream: id,
-    actor: 'test',
-    body: {
-      event: { id, type: opts.type ?? 'job.done', source: null, subject: 'job-1', user: null, occurred_at: null, received_at: T0.toISOString(), data: { n: 1 }, notify: null },
-      api_key_id: opts.key ? 'key_1' : null,
-      idempotency: opts.key ? { key: opts.key, fingerprint: 'f'.repeat(64) } : null,
-      deliveries,
-    },
-  };
-}
-
-const endpointCreated = (id: string): EntryDraft<'endpoint.created'> => ({
-  kind: 'endpoint.created',
-  stream: id,
-  actor: 'test',
-  body: {
-    endpoint: {
-      id, channel: 'webhook', url: 'https://example.com/hook', to: null, from: null, events: ['*'], users: null, subject: null, header_names: [],
-      headers_sealed: null, smtp_url_sealed: null, timeout_ms: 1000, retry: null, rate_limit: null, template: null, digest: null, description: null, enabled: true,
-    },
-    secret_sealed: null,
-  },
-});
 
 describe.each(STORES)('store contract: $name', (factory) => {
   let current: StoreUnderTest | undefined;
@@ -139,6 +105,18 @@ describe.each(STORES)('store contract: $name', (factory) => {
     const rest = await store.read.deliveries.listDeliveries({ limit: 3, endpoint_id: 'ep_1', cursor: deliveries.next_cursor! });
     expect(rest).toEqual({ data: [expect.objectContaining({ id: 'msg_evt_2' }), expect.objectContaining({ id: 'msg_evt_1' })], next_cursor: null });
     expect((await store.read.deliveries.deliveriesOfEvent('evt_1')).map((d) => d.status)).toEqual(['pending']);
+    // by the event's type: exact, or a prefix as endpoint filters have it (`job.*` is not `job` nor `jobs.x`)
+    const ofType = async (type: string) => (await store.read.deliveries.listDeliveries({ limit: 10, type })).data.map((d) => d.id);
+    expect(await ofType('job.odd')).toEqual(['msg_evt_5', 'msg_evt_3', 'msg_evt_1']);
+    expect(await ofType('job.*')).toEqual(['msg_evt_5', 'msg_evt_4', 'msg_evt_3', 'msg_evt_2', 'msg_evt_1']);
+    expect(await ofType('job.od')).toEqual([]);
+    const byTwo = await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*' });
+    expect(byTwo.data.map((d) => d.id)).toEqual(['msg_evt_5', 'msg_evt_4']);
+    const next = await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*', cursor: byTwo.next_cursor! });
+    expect(next.data.map((d) => d.id)).toEqual(['msg_evt_3', 'msg_evt_2']);
+    expect((await store.read.deliveries.listDeliveries({ limit: 2, type: 'job.*', cursor: next.next_cursor! })).data.map((d) => d.id)).toEqual(['msg_evt_1']);
+    expect(await ofType('job_*')).toEqual([]);
+    expect((await store.read.deliveries.listDeliveries({ limit: 1, type: 'job.even', status: 'pending' })).data).toEqual([expect.objectContaining({ id: 'msg_evt_4', event_type: 'job.even' })]);
   });
 
   it('keeps idempotency records with the event', async () => {

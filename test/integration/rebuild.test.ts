@@ -97,6 +97,11 @@ describe('ledger rebuild --check', () => {
       expect((await waitForDelivery(h, reId, (d) => d.status === 'succeeded')).attempts.at(-1)).toMatchObject({ trigger: 'redelivery', outcome: 'succeeded' });
       expect((await waitForDelivery(h, recId, (d) => d.status === 'succeeded')).attempts.at(-1)).toMatchObject({ trigger: 'recovery', outcome: 'succeeded' });
       for (const id of dgIds) expect((await waitForDelivery(h, id, (d) => d.status === 'succeeded' && d.digest_id !== null)).digest_id).toBeTruthy();
+      // a bulk requeue job (requeue.started, a chunk, requeue.finished) of the recovered delivery
+      const job = await h.request<{ id: string }>('POST', '/v1/deliveries/requeue', { key: operateKey, body: { endpoint_id: recEp.id, reason: 'again' } });
+      expect(job.status).toBe(202);
+      await waitForDelivery(h, recId, (d) => d.status === 'succeeded' && d.attempts.length === 3);
+      expect((await h.request('GET', `/v1/deliveries/requeue/${job.body.id}`)).body).toMatchObject({ state: 'finished', requeued: 1 });
 
       // an endpoint with settled deliveries disabled and re-enabled, then delivering again
       expect((await h.request('POST', `/v1/endpoints/${okEp.id}/disable`, { key: operateKey, body: { reason: 'maintenance' } })).status).toBe(200);
@@ -116,7 +121,7 @@ describe('ledger rebuild --check', () => {
       expect(ok.code).toBe(0);
       expect(good.ok).toBe(true);
       expect(good.entries).toBeGreaterThan(20);
-      expect(good.tables).toMatchObject({ endpoints: 10, api_keys: 3 });
+      expect(good.tables).toMatchObject({ endpoints: 10, api_keys: 3, requeue_jobs: 1 });
       expect(good.tables.events).toBeGreaterThanOrEqual(14);
       expect(good.tables.deliveries).toBeGreaterThanOrEqual(16);
       expect(good.tables.idempotency_keys).toBe(13);
@@ -127,6 +132,7 @@ describe('ledger rebuild --check', () => {
         expect(db.prepare("UPDATE events SET type = 'x' WHERE id = ?").run(e1.id).changes).toBe(1);
         expect(db.prepare('UPDATE endpoints SET enabled = 1 - enabled WHERE id = ?').run(dc.id).changes).toBe(1);
         expect(db.prepare('DELETE FROM api_keys WHERE id = ?').run(doomed.id).changes).toBe(1);
+        expect(db.prepare('UPDATE requeue_jobs SET requeued = 7 WHERE id = ?').run(job.body.id).changes).toBe(1);
       } finally {
         db.close();
       }
@@ -135,7 +141,8 @@ describe('ledger rebuild --check', () => {
       const r = report.parse(JSON.parse(bad.stdout));
       expect(r.ok).toBe(false);
       const byTable = Object.fromEntries(r.differences.map((d) => [`${d.table}/${d.key}`, d]));
-      expect(Object.keys(byTable).sort()).toEqual([`api_keys/${doomed.id}`, `endpoints/${dc.id}`, `events/${e1.id}`].sort());
+      expect(Object.keys(byTable).sort()).toEqual([`api_keys/${doomed.id}`, `endpoints/${dc.id}`, `events/${e1.id}`, `requeue_jobs/${job.body.id}`].sort());
+      expect(byTable[`requeue_jobs/${job.body.id}`]).toMatchObject({ live: { requeued: 7 }, rebuilt: { requeued: 1 } });
       expect(byTable[`events/${e1.id}`]).toMatchObject({ live: { type: 'x' }, rebuilt: { type: 'job.failed' } });
       expect(byTable[`endpoints/${dc.id}`]).toMatchObject({ live: { enabled: 1 }, rebuilt: { enabled: 0 } });
       expect(byTable[`api_keys/${doomed.id}`]).toMatchObject({ live: null, rebuilt: { id: doomed.id, name: 'doomed' } });

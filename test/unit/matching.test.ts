@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { eventFilterSchema, eventTypeSchema } from '../../src/domain/event.js';
-import { type MatchableEndpoint, eventMatches, planDeliveries, typeMatches } from '../../src/domain/matching.js';
+import { type MatchableEndpoint, eventMatches, planDeliveries, typeFilterRange, typeMatches } from '../../src/domain/matching.js';
 
 const segment = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,6}$/);
 /** Event types as the schema accepts them: dotted or underscored segments. */
@@ -70,6 +70,30 @@ describe('typeMatches', () => {
 
   it('generated types are valid event types', () => {
     fc.assert(fc.property(eventType, (t) => eventTypeSchema.safeParse(t).success));
+  });
+});
+
+describe('typeFilterRange (what a store looks up in an index)', () => {
+  /** In the range as SQLite compares text (bytewise; types are ASCII, so UTF-16 order is the same). */
+  const inRange = (filter: string, t: string) => {
+    const r = typeFilterRange(filter);
+    if (!r) return true;
+    return 'exact' in r ? t === r.exact : r.above < t && t < r.below;
+  };
+  /** Any type the schema accepts, with every character it allows (`:`, `-`, capitals, `/`-adjacent `.`). */
+  const anyType = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,12}$/);
+
+  it('holds exactly the types the filter matches: `*`, exact, `prefix.*`, `prefix_*`', () => {
+    fc.assert(
+      fc.property(anyType, anyType, fc.constantFrom('', '.*', '_*'), (prefix, t, wildcard) => {
+        const filter = `${prefix}${wildcard}`;
+        expect(inRange(filter, t)).toBe(typeMatches(filter, t));
+        expect(inRange(filter, `${prefix}${wildcard.slice(0, 1)}${t}`)).toBe(typeMatches(filter, `${prefix}${wildcard.slice(0, 1)}${t}`));
+      }),
+    );
+    expect(inRange('*', 'anything')).toBe(true);
+    expect(typeFilterRange('job.*')).toEqual({ above: 'job.', below: 'job/' });
+    expect(typeFilterRange('job_*')).toEqual({ above: 'job_', below: 'job`' });
   });
 });
 

@@ -1,6 +1,7 @@
 // /v1/deliveries: the delivery history with its attempts.
 import { z } from 'zod';
 import { CHANNELS } from '../../domain/endpoint.js';
+import { eventFilterSchema } from '../../domain/event.js';
 import { redeliverSchema } from '../../services/deliveries.js';
 import type { HttpDeps } from '../deps.js';
 import { type Api, listQuery, timeParam } from '../route.js';
@@ -16,6 +17,7 @@ export function deliveryRoutes(api: Api, deps: HttpDeps): void {
         event_id: z.string().max(64).optional(),
         status: z.enum(['pending', 'delivering', 'succeeded', 'failed', 'dead', 'cancelled']).optional(),
         channel: z.enum(CHANNELS).optional(),
+        type: eventFilterSchema.optional().describe("the event's type: exact, or a prefix such as job.* or job_* (as endpoint filters)"),
         since: timeParam.describe('created at or after'),
         until: timeParam.describe('created before'),
         ...listQuery,

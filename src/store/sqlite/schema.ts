@@ -89,6 +89,8 @@ export interface DeliveriesTable {
   digest_id: string | null;
   /** For a digest delivery: the ids of the events it carries (JSON). */
   digest_events_json: string | null;
+  /** The type of its event (event_id); null only in a row no projection wrote. */
+  event_type: string | null;
 }
 
 export interface AttemptsTable {
@@ -127,6 +129,22 @@ export interface ActivityTable {
   n: number;
 }
 
+export interface RequeueJobsTable {
+  id: string;
+  seq: number;
+  actor: string;
+  reason: string | null;
+  filters_json: string;
+  up_to_seq: number;
+  total: number;
+  requeued: number;
+  cursor_json: string | null;
+  state: string;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
   ledger: LedgerTable;
   api_keys: ApiKeysTable;
@@ -136,6 +154,7 @@ export interface Database {
   attempts: AttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
   activity: ActivityTable;
+  requeue_jobs: RequeueJobsTable;
 }
 
 /** The projection tables and their keys, in the order rebuild compares them. */
@@ -147,4 +166,5 @@ export const PROJECTIONS = {
   attempts: ['delivery_id', 'n'],
   idempotency_keys: ['api_key_id', 'key'],
   activity: ['minute', 'endpoint_id', 'what'],
+  requeue_jobs: ['id'],
 } as const satisfies Partial<Record<keyof Database, readonly string[]>>;

@@ -11,6 +11,7 @@ import * as endpoints from './queries/endpoints.js';
 import * as events from './queries/events.js';
 import * as idempotency from './queries/idempotency.js';
 import * as ledger from './queries/ledger.js';
+import * as requeue from './queries/requeue.js';
 import { rebuildCheck } from './rebuild.js';
 
 export interface SqliteStoreOptions extends StoreHooks {
@@ -37,6 +38,12 @@ function reads(db: Db): StoreReads {
       expiredLeases: (now, limit) => deliveries.expiredLeases(db, now, limit),
       queueStats: (now) => deliveries.queueStats(db, now),
       recentFailures: (id, window, limit) => deliveries.recentFailures(db, id, window, limit),
+      countRequeueCandidates: (sel) => requeue.countRequeueCandidates(db, sel),
+    },
+    requeueJobs: {
+      getJob: (id) => requeue.getRequeueJob(db, id),
+      listJobs: (f) => requeue.listRequeueJobs(db, f),
+      runningJobs: () => requeue.runningRequeueJobs(db),
     },
     activity: {
       between: (since, until, endpointId) => activity.activityBetween(db, since, until, endpointId),

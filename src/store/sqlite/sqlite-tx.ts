@@ -1,13 +1,14 @@
 // A unit of work's view of the SQLite transaction it runs in (the Tx of store.ts).
 import type { EntryDraft, EntryKind, LedgerEntry } from '../../domain/ledger-entry.js';
-import type { RecoveryPosition } from '../records.js';
+import type { RecoveryPosition, RequeueSelection } from '../records.js';
 import type { Tx } from '../store.js';
 import type { Db } from './connection.js';
 import { countKeys } from './queries/api-keys.js';
-import { deliveriesByIds, dueDeliveries, getDelivery, heldDeliveries, recoverableDeliveries } from './queries/deliveries.js';
+import { deliveriesByIds, dueDeliveries, getDelivery, heldDeliveries } from './queries/deliveries.js';
 import { activeEndpoints, getEndpoint } from './queries/endpoints.js';
 import { getEvent } from './queries/events.js';
 import { findIdempotency } from './queries/idempotency.js';
+import { getRequeueJob, requeueCandidates } from './queries/requeue.js';
 
 type AppendFn = <K extends EntryKind>(draft: EntryDraft<K>) => Promise<LedgerEntry<K>>;
 
@@ -51,8 +52,12 @@ export class SqliteTx implements Tx {
     return dueDeliveries(this.conn, endpointId, now, limit);
   }
 
-  recoverableDeliveries(endpointId: string, since: string, until: string, after: RecoveryPosition, limit: number) {
-    return recoverableDeliveries(this.conn, endpointId, since, until, after, limit);
+  requeueCandidates(sel: RequeueSelection, after: RecoveryPosition, limit: number) {
+    return requeueCandidates(this.conn, sel, after, limit);
+  }
+
+  getRequeueJob(id: string) {
+    return getRequeueJob(this.conn, id);
   }
 
   heldDeliveries(endpointId: string, limit: number) {

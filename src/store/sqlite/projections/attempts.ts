@@ -1,11 +1,12 @@
 // Projections of attempts: leases taken (attempts.leased), attempts recorded (attempt.recorded), and
-// deliveries put back in the queue (deliveries.requeued). The kinds earlier releases wrote for the
+// deliveries put back in the queue (deliveries.requeued, which also moves a bulk job on). The kinds earlier releases wrote for the
 // same (attempt.started, attempt.finished, attempt.interrupted) keep their projections, so their
 // ledgers replay.
 import { sql } from 'kysely';
 import type { AttemptReport } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
 import { trackEndpointHealth } from './endpoints.js';
+import { advanceJob } from './requeue-jobs.js';
 import { countActivity, json, type Projections } from './shared.js';
 
 // The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
@@ -85,6 +86,7 @@ export const attemptProjections: Projections<
       }))
       .where('id', 'in', sql<string>`(select value from json_each(${JSON.stringify(body.delivery_ids)}))`)
       .execute();
+    if (body.job) await advanceJob(db, at, body.job, body.delivery_ids.length);
   },
 
   // Earlier releases: a lease per attempt (attempt.started, with the attempt's row), then its result.

@@ -8,7 +8,7 @@ import { countActivity, json, type Projections } from './shared.js';
 
 type NewDelivery = Pick<
   Insertable<DeliveriesTable>,
-  'id' | 'seq' | 'idx' | 'event_id' | 'endpoint_id' | 'channel' | 'recipients_json' | 'next_attempt_at' | 'digest_events_json'
+  'id' | 'seq' | 'idx' | 'event_id' | 'event_type' | 'endpoint_id' | 'channel' | 'recipients_json' | 'next_attempt_at' | 'digest_events_json'
 >;
 
 /** A delivery row as it starts: pending, no attempt yet, its first attempt an `initial` one by `actor`. */
@@ -53,7 +53,7 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
         db,
         body.deliveries.map((d, idx) =>
           newDelivery(
-            { id: d.id, seq, idx, event_id: ev.id, endpoint_id: d.endpoint_id, channel: d.channel, recipients_json: json(d.recipients), next_attempt_at: d.next_attempt_at, digest_events_json: null },
+            { id: d.id, seq, idx, event_id: ev.id, event_type: ev.type, endpoint_id: d.endpoint_id, channel: d.channel, recipients_json: json(d.recipients), next_attempt_at: d.next_attempt_at, digest_events_json: null },
             actor,
             at,
           ),
@@ -68,6 +68,9 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
   },
 
   'digest.created': async (db, { seq, at, actor, body }) => {
+    // A digest delivery names (and takes the type of) the newest event it carries.
+    const eventId = body.event_ids[body.event_ids.length - 1]!;
+    const event = await db.selectFrom('events').select('type').where('id', '=', eventId).executeTakeFirst();
     await db
       .insertInto('deliveries')
       .values(
@@ -76,7 +79,8 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
             id: body.delivery.id,
             seq,
             idx: 0,
-            event_id: body.event_ids[body.event_ids.length - 1]!,
+            event_id: eventId,
+            event_type: event?.type ?? null,
             endpoint_id: body.delivery.endpoint_id,
             channel: body.delivery.channel,
             recipients_json: null,

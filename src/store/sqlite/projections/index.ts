@@ -7,6 +7,7 @@ import { apiKeyProjections } from './api-keys.js';
 import { attemptProjections } from './attempts.js';
 import { endpointProjections } from './endpoints.js';
 import { eventProjections } from './events.js';
+import { requeueJobProjections } from './requeue-jobs.js';
 import type { Apply } from './shared.js';
 
 const projections: { [K in EntryKind]: Apply<K> } = {
@@ -14,6 +15,7 @@ const projections: { [K in EntryKind]: Apply<K> } = {
   ...endpointProjections,
   ...eventProjections,
   ...attemptProjections,
+  ...requeueJobProjections,
 };
 
 export async function applyEntry(db: Db, entry: LedgerEntry): Promise<void> {

@@ -1,12 +1,14 @@
 // Read model of deliveries and attempts, and the engine's questions: what is due, whose lease expired.
 import type { Channel } from '../../../domain/endpoint.js';
 import type { DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
+import { typeFilterRange } from '../../../domain/matching.js';
+import type { DeliveryMatch } from '../../../domain/requeue.js';
 import type { Outcome } from '../../../domain/retry-policy.js';
-import { type SqlBool, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { decodeCursor, toPage } from '../../cursor.js';
-import type { AttemptView, Delivery, DeliveryFilters, FailedAttempt, Page, QueueStats, RecoveryPosition } from '../../records.js';
+import type { AttemptView, Delivery, DeliveryFilters, FailedAttempt, Page, QueueStats } from '../../records.js';
 import type { Db } from '../connection.js';
-import type { AttemptsTable, DeliveriesTable } from '../schema.js';
+import type { AttemptsTable, Database, DeliveriesTable } from '../schema.js';
 
 /**
  * The scheduler's questions read the partial indexes of waiting deliveries: deliveries_due (by due
@@ -40,6 +42,7 @@ function toDelivery(r: DeliveriesTable): Delivery {
     updated_at: r.updated_at,
     digest_id: r.digest_id,
     digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+    event_type: r.event_type,
   };
 }
 
@@ -62,20 +65,66 @@ function toAttempt(r: AttemptsTable): AttemptView {
   };
 }
 
+/**
+ * The list's filters as one condition (the list and requeue share it, so what a requeue touches is what
+ * the list shows). A type prefix (`job.*`) is a range of deliveries_by_type, not a LIKE, which SQLite
+ * would not look up in the index.
+ */
+export function matches(eb: ExpressionBuilder<Database, 'deliveries'>, m: DeliveryMatch): Expression<SqlBool> {
+  const all: Array<Expression<SqlBool>> = [];
+  if (m.endpoint_id) all.push(eb('deliveries.endpoint_id', '=', m.endpoint_id));
+  if (m.event_id) all.push(eb('deliveries.event_id', '=', m.event_id));
+  if (m.status) all.push(eb('deliveries.status', '=', m.status));
+  if (m.channel) all.push(eb('deliveries.channel', '=', m.channel));
+  const type = m.type ? typeFilterRange(m.type) : null;
+  if (type && 'exact' in type) all.push(eb('deliveries.event_type', '=', type.exact));
+  if (type && 'above' in type) all.push(eb('deliveries.event_type', '>', type.above), eb('deliveries.event_type', '<', type.below));
+  if (m.since) all.push(eb('deliveries.created_at', '>=', m.since));
+  if (m.until) all.push(eb('deliveries.created_at', '<', m.until));
+  return eb.and(all);
+}
+
+/** Most event types a prefix filter is split into (more: one range, which SQLite sorts). */
+const MAX_PREFIX_TYPES = 100;
+
+/**
+ * The event types deliveries have under a prefix, in order: one index seek per type on deliveries_by_type
+ * (a loose index scan), however many deliveries each has.
+ */
+async function typesBetween(db: Db, above: string, below: string): Promise<string[]> {
+  const { rows } = await sql<{ v: string }>`
+    WITH RECURSIVE t(v) AS (
+      SELECT (SELECT min(event_type) FROM deliveries WHERE event_type > ${above} AND event_type < ${below})
+      UNION ALL
+      SELECT (SELECT min(event_type) FROM deliveries WHERE event_type > t.v AND event_type < ${below}) FROM t WHERE t.v IS NOT NULL
+    )
+    SELECT v FROM t WHERE v IS NOT NULL LIMIT ${MAX_PREFIX_TYPES + 1}`.execute(db);
+  return rows.map((r) => r.v);
+}
+
 export async function listDeliveries(db: Db, f: DeliveryFilters): Promise<Page<Delivery>> {
   const after = decodeCursor(f.cursor);
-  let q = db.selectFrom('deliveries').selectAll();
-  if (f.endpoint_id) q = q.where('endpoint_id', '=', f.endpoint_id);
-  if (f.event_id) q = q.where('event_id', '=', f.event_id);
-  if (f.status) q = q.where('status', '=', f.status);
-  if (f.channel) q = q.where('channel', '=', f.channel);
-  if (f.since) q = q.where('created_at', '>=', f.since);
-  if (f.until) q = q.where('created_at', '<', f.until);
-  if (after) {
-    const [seq, idx] = after;
-    q = q.where((eb) => eb.or([eb('seq', '<', seq), eb.and([eb('seq', '=', seq), eb('idx', '<', idx)])]));
+  const page = (m: DeliveryMatch) => {
+    let q = db.selectFrom('deliveries').selectAll().where((eb) => matches(eb, m));
+    if (after) {
+      const [seq, idx] = after;
+      q = q.where((eb) => eb.or([eb('seq', '<', seq), eb.and([eb('seq', '=', seq), eb('idx', '<', idx)])]));
+    }
+    return q.orderBy('seq', 'desc').orderBy('idx', 'desc').limit(f.limit + 1);
+  };
+  const type = f.type ? typeFilterRange(f.type) : null;
+  // A prefix is a range of deliveries_by_type, which SQLite (without statistics) reads whole and sorts
+  // for a page: 0.5 s for 670,000 matches. A page per type it holds, newest first from the index, merged,
+  // costs what an exact type costs.
+  const types = type && 'above' in type ? await typesBetween(db, type.above, type.below) : null;
+  if (types && types.length <= MAX_PREFIX_TYPES) {
+    if (types.length === 0) return { data: [], next_cursor: null };
+    const pages = types.map((t) => db.selectFrom(page({ ...f, type: t }).as('p')).selectAll());
+    const merged = pages.slice(1).reduce((u, p) => u.unionAll(p), pages[0]!);
+    const rows = await db.selectFrom(merged.as('m')).selectAll().orderBy('seq', 'desc').orderBy('idx', 'desc').limit(f.limit + 1).execute();
+    return toPage(rows, f.limit, (r) => [r.seq, r.idx], toDelivery);
   }
-  const rows = await q.orderBy('seq', 'desc').orderBy('idx', 'desc').limit(f.limit + 1).execute();
+  const rows = await page(f).execute();
   return toPage(rows, f.limit, (r) => [r.seq, r.idx], toDelivery);
 }
 
@@ -186,31 +235,6 @@ export async function expiredLeases(db: Db, now: Date, limit: number): Promise<D
     .limit(limit)
     .execute();
   return rows.map(toDelivery);
-}
-
-/** failed/dead deliveries of an endpoint created in [since, until), in creation order, after a position. */
-export async function recoverableDeliveries(
-  db: Db,
-  endpointId: string,
-  since: string,
-  until: string,
-  after: RecoveryPosition,
-  limit: number,
-): Promise<Array<Delivery & { position: RecoveryPosition }>> {
-  const [seq, idx] = after;
-  const rows = await db
-    .selectFrom('deliveries')
-    .selectAll()
-    .where('endpoint_id', '=', endpointId)
-    .where('status', 'in', ['failed', 'dead'])
-    .where('created_at', '>=', since)
-    .where('created_at', '<', until)
-    .where((eb) => eb.or([eb('seq', '>', seq), eb.and([eb('seq', '=', seq), eb('idx', '>', idx)])]))
-    .orderBy('seq')
-    .orderBy('idx')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ ...toDelivery(r), position: [r.seq, r.idx] as RecoveryPosition }));
 }
 
 /** Deliveries held for an endpoint's next digest, oldest first. */
