@@ -16,7 +16,7 @@ import { roleAllows } from '../services/api-keys.js';
 import { assetRoutes } from './assets.js';
 import { type ConsoleContext, type ConsoleEnv, ConsoleRefusal, can, endSession, needs, signedIn, startSession } from './auth.js';
 import { endpointInputFromForm, fieldOf, type FormErrors, type FormFields } from './endpoint-form.js';
-import { asParams, deliveryFilters, eventFilters, parseTime } from './filters.js';
+import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, parseTime } from './filters.js';
 import { Page, type Section } from './layout.js';
 import { DeliveriesPage, DeliveryPage, AttemptTimeline } from './pages/deliveries.js';
 import { EndpointForm, EndpointPage, EndpointsPage, fieldsOf } from './pages/endpoints.js';
@@ -24,6 +24,8 @@ import { EventPage, EventsPage } from './pages/events.js';
 import { LedgerPage } from './pages/ledger.js';
 import { LoginForm } from './pages/login.js';
 import { OverviewPage } from './pages/overview.js';
+import { RequeueConfirmPage, RequeueJobPanel } from './pages/requeue.js';
+import { requeueSchema } from '../services/requeue-jobs.js';
 import { SessionSigner } from './session.js';
 
 /** What an action's redirect says it did (a code in the URL, never text a link could forge). */
@@ -127,6 +129,38 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
       since: parseTime(f.since, f.tz), until: parseTime(f.until, f.tz), limit: 50, cursor: f.cursor,
     });
     return render(c, 'Deliveries', 'deliveries', <DeliveriesPage f={f} params={asParams(f)} page={page} canOperate={can(c, 'operate')} />);
+  });
+  // Retry all matching: the filters of the list (times already made absolute), a count, then the job.
+  const requeueFilters = (f: DeliveryFilterInput) => {
+    const filters = {
+      endpoint_id: f.endpoint_id, event_id: f.event_id, status: f.status, channel: f.channel, type: f.type,
+      since: parseTime(f.since, f.tz), until: parseTime(f.until, f.tz),
+    };
+    return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+  };
+  app.get('/deliveries/requeue', needs('operate'), async (c) => {
+    const f = deliveryFilters.parse(c.req.query());
+    const filters = requeueFilters(f);
+    const back = `/console/deliveries?${new URLSearchParams(Object.entries(asParams(f)).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'))}`;
+    // A requeue never touches queued or in-flight deliveries: a list filtered on those has nothing to retry.
+    const untouchable = f.status !== undefined && !['succeeded', 'failed', 'dead'].includes(f.status);
+    const parsed = requeueSchema.safeParse(filters);
+    if (!untouchable && !parsed.success) throw new HeraldError('validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const count = untouchable || !parsed.success ? 0 : (await deps.requeue.count(parsed.data)).count;
+    return render(c, 'Retry all matching', 'deliveries', <RequeueConfirmPage filters={filters} count={count} csrf={c.get('csrf')} back={back} />);
+  });
+  app.post('/deliveries/requeue', needs('operate'), async (c) => {
+    const form = (await c.req.parseBody()) as Record<string, string>;
+    const input = Object.fromEntries(['endpoint_id', 'event_id', 'status', 'channel', 'type', 'since', 'until', 'reason'].filter((k) => typeof form[k] === 'string' && form[k].trim() !== '').map((k) => [k, form[k]!.trim()]));
+    const parsed = requeueSchema.safeParse(input);
+    if (!parsed.success) throw new HeraldError('validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const job = await deps.requeue.start(c.get('principal'), parsed.data);
+    return c.redirect(`/console/jobs/${job.id}`, 303);
+  });
+  app.get('/jobs/:id', async (c) => {
+    const job = await deps.requeue.get(c.req.param('id'));
+    if (c.req.query('fragment')) return c.html(<RequeueJobPanel job={job} />);
+    return render(c, `Requeue job ${job.id}`, 'deliveries', <RequeueJobPanel job={job} />);
   });
   app.get('/deliveries/:id', async (c) => {
     const d = await deps.deliveries.get(c.req.param('id'));

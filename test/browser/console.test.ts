@@ -90,6 +90,27 @@ describe('console', () => {
     await context.close();
   });
 
+  it('retries all matching deliveries as a background job, after confirming how many', async () => {
+    const { context, page } = await session(h.adminKey);
+    flaky.reply({ status: 200 });
+    await page.goto(`${h.url}/console/deliveries?status=dead&endpoint_id=${flakyEndpoint.id}`);
+    await page.getByRole('link', { name: 'Retry all matching…' }).click();
+    const api = await h.request<{ count: number }>('GET', `/v1/deliveries/count?status=dead&endpoint_id=${flakyEndpoint.id}`);
+    expect(api.body.count).toBe(2); // the third was redelivered above
+    expect(await page.locator('#requeue-count').innerText()).toContain('This will requeue 2 deliveries');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('Reason (recorded in the ledger)').fill('pager back up');
+    await page.getByRole('button', { name: 'Requeue 2 deliveries' }).click();
+    await page.waitForURL(/\/console\/jobs\/job_/);
+    await page.locator('#job', { hasText: '2 of 2 requeued' }).waitFor({ timeout: 15_000 });
+    await page.locator('#job .s-finished').waitFor();
+    for (const id of deadIds.slice(1)) await waitForDelivery(h, id, (d) => d.status === 'succeeded');
+    const started = (await ledgerEntries(h)).filter((e) => e.kind === 'requeue.started');
+    expect(started.at(-1)).toMatchObject({ actor: 'admin (HERALD_ADMIN_KEY)', body: { total: 2, reason: 'pager back up', filters: { status: 'dead', endpoint_id: flakyEndpoint.id } } });
+    flaky.reply({ status: 500 });
+    await context.close();
+  });
+
   it('disables and enables an endpoint, recorded under the key name', async () => {
     const { context, page } = await session(h.adminKey);
     await page.goto(`${h.url}/console/endpoints`);

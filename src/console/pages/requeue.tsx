@@ -1,18 +1,9 @@
 // "Retry all matching": a confirmation that says how many deliveries the filters will touch, then the
 // job's progress (it runs in the background and is recorded in the ledger).
+import type { RequeueJobs } from '../../services/requeue-jobs.js';
 import { CsrfField, Facts, Status, Time } from '../layout.js';
 
-export interface RequeueJobView {
-  id: string;
-  state: string;
-  total: number;
-  requeued: number;
-  filters: Record<string, unknown>;
-  reason: string | null;
-  actor: string;
-  started_at: string;
-  finished_at: string | null;
-}
+type RequeueJobView = Awaited<ReturnType<RequeueJobs['get']>>;
 
 const describe = (filters: Record<string, string | undefined>) =>
   Object.entries(filters)
