@@ -94,6 +94,10 @@ try {
   const live = endpoints.find((e) => e.description === 'bench endpoint 3');
   const someDelivery = (await api('GET', `/v1/deliveries?endpoint_id=${live.id}&limit=1`)).data[0];
   const deep = await api('GET', `/v1/deliveries?limit=500`);
+  // A minute in the middle of the store's history: newer rows have to be stepped over to reach it.
+  const head = (await api('GET', '/v1/ledger/verify')).entries;
+  const middle = new Date((await api('GET', `/v1/ledger?after=${Math.floor(head / 2)}&limit=1`)).data[0].at);
+  const minute = (t) => encodeURIComponent(new Date(t).toISOString());
   const pages = [
     ['overview', '/console'],
     ['deliveries', '/console/deliveries'],
@@ -101,7 +105,8 @@ try {
     ['deliveries: pending to one endpoint', `/console/deliveries?status=pending&endpoint_id=${queued.id}`],
     ['deliveries: dead (few)', '/console/deliveries?status=dead'],
     ['deliveries: job.failed', '/console/deliveries?type=job.failed'],
-    ['deliveries: last hour', `/console/deliveries?since=${encodeURIComponent(new Date(Date.now() - 3600_000).toISOString())}`],
+    ['deliveries: last hour', `/console/deliveries?since=${minute(Date.now() - 3600_000)}`],
+    ['deliveries: one minute, mid-history', `/console/deliveries?since=${minute(middle)}&until=${minute(middle.getTime() + 60_000)}`],
     ['a delivery', `/console/deliveries/${someDelivery.id}`],
     ['events', '/console/events'],
     ['events: job.failed by user-3', '/console/events?type=job.failed&user=user-3'],

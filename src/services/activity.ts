@@ -16,6 +16,9 @@ export interface Series {
 
 const MINUTE = 60_000;
 
+/** The overview counts waiting deliveries up to this many ("100,000+"): past it, counting costs more than it tells. */
+const WAITING_COUNT_CAP = 100_000;
+
 export function bucketed(rows: ActivityCount[], from: Date, to: Date, bucketMs: number): Series {
   const start = Math.floor(from.getTime() / bucketMs) * bucketMs;
   const n = Math.ceil((to.getTime() - start) / bucketMs);
@@ -42,7 +45,7 @@ export class ActivityService {
     const end = new Date(now.getTime() + MINUTE);
     const [day, queue, endpoints] = await Promise.all([
       this.ctx.store.read.activity.between(dayAgo, end),
-      this.ctx.store.read.deliveries.queueStats(now),
+      this.ctx.store.read.deliveries.queueStats(now, WAITING_COUNT_CAP),
       this.ctx.store.read.endpoints.listEndpoints({ limit: 500 }),
     ]);
     const hour = day.filter((r) => Date.parse(r.minute) >= hourAgo.getTime() - MINUTE);

@@ -112,6 +112,8 @@ export interface Page<T> {
 
 export interface QueueStats {
   waiting: number;
+  /** Counting stopped at the cap asked for: there are at least `waiting`. */
+  waiting_capped: boolean;
   delivering: number;
   oldest_due_at: string | null;
 }

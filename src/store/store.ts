@@ -74,7 +74,8 @@ export interface StoreReads {
     /** The earliest due time after `after` of a waiting delivery; null when none. */
     nextDueAfter(after: Date): Promise<Date | null>;
     expiredLeases(now: Date, limit: number): Promise<Delivery[]>;
-    queueStats(now: Date): Promise<QueueStats>;
+    /** Deliveries waiting and in flight, and the oldest due; `countUpTo` caps the count of waiting ones. */
+    queueStats(now: Date, countUpTo?: number): Promise<QueueStats>;
     /** The latest failed attempts among an endpoint's most recent `window` deliveries, newest first. */
     recentFailures(endpointId: string, window: number, limit: number): Promise<FailedAttempt[]>;
     /** How many deliveries a requeue with this selection would touch now. */

@@ -119,6 +119,25 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect((await store.read.deliveries.listDeliveries({ limit: 1, type: 'job.even', status: 'pending' })).data).toEqual([expect.objectContaining({ id: 'msg_evt_4', event_type: 'job.even' })]);
   });
 
+  it('filters deliveries by creation time, also when the clock stepped back', async () => {
+    const store = await open();
+    await append(store, endpointCreated('ep_1'));
+    now = at(600);
+    await append(store, received('evt_late', { endpoint: 'ep_1' }));
+    now = at(0); // the clock steps back ten minutes
+    await append(store, received('evt_early', { endpoint: 'ep_1' }));
+    now = at(1200);
+    await append(store, received('evt_last', { endpoint: 'ep_1' }));
+    const ids = async (since?: Date, until?: Date) =>
+      (await store.read.deliveries.listDeliveries({ since: since?.toISOString(), until: until?.toISOString(), limit: 10 })).data.map((d) => d.id);
+    expect(await ids(at(300))).toEqual(['msg_evt_last', 'msg_evt_late']);
+    expect(await ids(undefined, at(300))).toEqual(['msg_evt_early']);
+    expect(await ids(at(300), at(900))).toEqual(['msg_evt_late']);
+    expect(await ids(at(1300))).toEqual([]);
+    expect(await ids(undefined, at(-60))).toEqual([]);
+    expect(await store.rebuildCheck()).toMatchObject({ differences: [] });
+  });
+
   it('keeps idempotency records with the event', async () => {
     const store = await open();
     await append(store, received('evt_1', { key: 'k-1' }));
@@ -153,7 +172,8 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, finished_at: null, trigger: 'initial', actor: 'test' })]);
     expect(await store.read.deliveries.expiredLeases(at(44), 10)).toEqual([]);
     expect((await store.read.deliveries.expiredLeases(at(46), 10)).map((x) => x.id)).toEqual(['msg_evt_a', 'msg_evt_b']);
-    expect(await store.read.deliveries.queueStats(at(15))).toEqual({ waiting: 3, delivering: 2, oldest_due_at: at(8).toISOString() });
+    expect(await store.read.deliveries.queueStats(at(15))).toEqual({ waiting: 3, waiting_capped: false, delivering: 2, oldest_due_at: at(8).toISOString() });
+    expect(await store.read.deliveries.queueStats(at(15), 2)).toEqual({ waiting: 2, waiting_capped: true, delivering: 2, oldest_due_at: at(8).toISOString() });
 
     // Recording the attempt settles the delivery and keeps the attempt.
     now = at(16);

@@ -36,7 +36,11 @@ export function OverviewPage({ o, verified }: { o: Overview; verified: LedgerSer
           <span class="n">{fmt(o.ingest.per_minute_5m)}</span> events / min (last 5 min)
         </div>
         <div class="card">
-          <span class="n">{fmt(o.queue.waiting)}</span> deliveries waiting
+          <span class="n">
+            {fmt(o.queue.waiting)}
+            {o.queue.waiting_capped ? '+' : ''}
+          </span>{' '}
+          deliveries waiting
         </div>
         <div class="card">
           <span class="n">{fmt(o.queue.delivering)}</span> in flight

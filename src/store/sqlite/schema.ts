@@ -129,6 +129,13 @@ export interface ActivityTable {
   n: number;
 }
 
+/** Per minute (`YYYY-MM-DDTHH:MM`, UTC), the first and last ledger position of the entries that made deliveries. */
+export interface MinutePositionsTable {
+  minute: string;
+  first_seq: number;
+  last_seq: number;
+}
+
 export interface RequeueJobsTable {
   id: string;
   seq: number;
@@ -154,6 +161,7 @@ export interface Database {
   attempts: AttemptsTable;
   idempotency_keys: IdempotencyKeysTable;
   activity: ActivityTable;
+  minute_positions: MinutePositionsTable;
   requeue_jobs: RequeueJobsTable;
 }
 
@@ -166,5 +174,6 @@ export const PROJECTIONS = {
   attempts: ['delivery_id', 'n'],
   idempotency_keys: ['api_key_id', 'key'],
   activity: ['minute', 'endpoint_id', 'what'],
+  minute_positions: ['minute'],
   requeue_jobs: ['id'],
 } as const satisfies Partial<Record<keyof Database, readonly string[]>>;

@@ -36,7 +36,7 @@ function reads(db: Db): StoreReads {
       endpointsDueBetween: (after, upTo) => deliveries.endpointsDueBetween(db, after, upTo),
       nextDueAfter: (after) => deliveries.nextDueAfter(db, after),
       expiredLeases: (now, limit) => deliveries.expiredLeases(db, now, limit),
-      queueStats: (now) => deliveries.queueStats(db, now),
+      queueStats: (now, countUpTo) => deliveries.queueStats(db, now, countUpTo),
       recentFailures: (id, window, limit) => deliveries.recentFailures(db, id, window, limit),
       countRequeueCandidates: (sel) => requeue.countRequeueCandidates(db, sel),
     },

@@ -16,3 +16,9 @@ export async function countActivity(db: Db, at: string, endpointId: string | nul
   await sql`INSERT INTO activity (minute, endpoint_id, what, n) VALUES (${at.slice(0, 16)}, ${endpointId ?? ''}, ${what}, 1)
             ON CONFLICT (minute, endpoint_id, what) DO UPDATE SET n = n + 1`.execute(db);
 }
+
+/** An entry that made deliveries: its minute's range of ledger positions takes it in (time filters use it). */
+export async function notePosition(db: Db, seq: number, at: string): Promise<void> {
+  await sql`INSERT INTO minute_positions (minute, first_seq, last_seq) VALUES (${at.slice(0, 16)}, ${seq}, ${seq})
+            ON CONFLICT (minute) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)`.execute(db);
+}

@@ -102,10 +102,30 @@ async function typesBetween(db: Db, above: string, below: string): Promise<strin
   return rows.map((r) => r.v);
 }
 
+/**
+ * The ledger positions that can hold deliveries created in [since, until): deliveries carry the position
+ * of the entry that made them, and positions grow with time, so a time filter walks only its part of
+ * the list. Taken over every minute on the far side of each bound, it stays right if the clock ever
+ * stepped back. null: nothing can match.
+ */
+async function positionsBetween(db: Db, since: string | undefined, until: string | undefined): Promise<{ from: number; to: number } | null> {
+  const from = since
+    ? (await sql<{ s: number | null }>`SELECT min(first_seq) AS s FROM minute_positions WHERE minute >= ${since.slice(0, 16)}`.execute(db)).rows[0]?.s
+    : 0;
+  const to = until
+    ? (await sql<{ s: number | null }>`SELECT max(last_seq) AS s FROM minute_positions WHERE minute <= ${until.slice(0, 16)}`.execute(db)).rows[0]?.s
+    : Number.MAX_SAFE_INTEGER;
+  return from == null || to == null ? null : { from, to };
+}
+
 export async function listDeliveries(db: Db, f: DeliveryFilters): Promise<Page<Delivery>> {
   const after = decodeCursor(f.cursor);
+  const positions = f.since || f.until ? await positionsBetween(db, f.since, f.until) : { from: 0, to: Number.MAX_SAFE_INTEGER };
+  if (!positions) return { data: [], next_cursor: null };
   const page = (m: DeliveryMatch) => {
     let q = db.selectFrom('deliveries').selectAll().where((eb) => matches(eb, m));
+    if (positions.from > 0) q = q.where('seq', '>=', positions.from);
+    if (positions.to < Number.MAX_SAFE_INTEGER) q = q.where('seq', '<=', positions.to);
     if (after) {
       const [seq, idx] = after;
       q = q.where((eb) => eb.or([eb('seq', '<', seq), eb.and([eb('seq', '=', seq), eb('idx', '<', idx)])]));
@@ -253,13 +273,13 @@ export async function heldDeliveries(db: Db, endpointId: string, limit: number):
   return rows.map(toDelivery);
 }
 
-export async function queueStats(db: Db, now: Date): Promise<QueueStats> {
-  const counts = await db
-    .selectFrom('deliveries')
-    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-    .where('status', 'in', ['pending', 'failed', 'delivering'])
-    .groupBy('status')
-    .execute();
+export async function queueStats(db: Db, now: Date, countUpTo?: number): Promise<QueueStats> {
+  // Each status counted on its own, stopping at the cap (LIMIT -1: no cap): a large backlog is a long walk.
+  const count = async (status: string) => {
+    const { rows } = await sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT 1 FROM deliveries WHERE status = ${status} LIMIT ${countUpTo ?? -1})`.execute(db);
+    return Number(rows[0]?.n ?? 0);
+  };
+  const due = (await count('pending')) + (await count('failed'));
   const oldest = await db
     .selectFrom(indexed('deliveries_due'))
     .select('d.next_attempt_at')
@@ -268,6 +288,6 @@ export async function queueStats(db: Db, now: Date): Promise<QueueStats> {
     .orderBy('d.next_attempt_at')
     .limit(1)
     .executeTakeFirst();
-  const n = (s: string) => Number(counts.find((c) => c.status === s)?.n ?? 0);
-  return { waiting: n('pending') + n('failed'), delivering: n('delivering'), oldest_due_at: oldest?.next_attempt_at ?? null };
+  const capped = countUpTo !== undefined && due >= countUpTo;
+  return { waiting: capped ? countUpTo : due, waiting_capped: capped, delivering: await count('delivering'), oldest_due_at: oldest?.next_attempt_at ?? null };
 }
