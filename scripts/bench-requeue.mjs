@@ -52,6 +52,8 @@ function fill() {
       delivery.run(`msg_${i}`, seq, `evt_${i}`, ENDPOINTS[i % ENDPOINTS.length], status, status === 'failed' || status === 'pending' ? at : null, at, at, type);
     }
   })();
+  // What the event.received projection keeps for time filters: each minute's range of ledger positions.
+  raw.exec(`INSERT INTO minute_positions (minute, first_seq, last_seq) SELECT substr(created_at, 1, 16), min(seq), max(seq) FROM deliveries GROUP BY 1`);
   raw.close();
   return seq;
 }

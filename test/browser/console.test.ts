@@ -175,7 +175,7 @@ describe('console', () => {
 
   it('works at phone width without sideways scrolling', async () => {
     const { context, page } = await session(h.adminKey, { width: 390, height: 844 });
-    for (const path of ['/console', `/console/deliveries/${deadIds[2]}`, '/console/endpoints', '/console/deliveries']) {
+    for (const path of ['/console', `/console/deliveries/${deadIds[2]}`, '/console/endpoints', `/console/endpoints/${okEndpoint.id}`, '/console/deliveries', '/console/events', '/console/ledger', '/console/endpoints/new']) {
       await page.goto(`${h.url}${path}`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, path).toBeLessThanOrEqual(1);
