@@ -136,6 +136,7 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
       accepting = false;
       // A requeue job stops after its current chunk; the next start resumes it from the ledger.
       requeue.halt();
+      deliveries.halt();
       maintenance.stop();
       digests?.stop();
       // Requests and attempts in flight end together, each within the grace; the store closes after both.

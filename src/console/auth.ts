@@ -18,7 +18,9 @@ export function startSession(c: Context, signer: SessionSigner, keyId: string, n
     path: '/console',
     httpOnly: true,
     sameSite: 'Strict',
-    secure: new URL(c.req.url).protocol === 'https:',
+    // herald speaks plain HTTP; behind a TLS proxy the browser reached it over HTTPS (saying so only
+    // makes the cookie stricter, so the header needs no trust).
+    secure: new URL(c.req.url).protocol === 'https:' || /\bhttps\b/i.test(c.req.header('x-forwarded-proto') ?? ''),
     maxAge: SESSION_TTL_MS / 1000,
   });
 }
@@ -52,7 +54,7 @@ export function signedIn(signer: SessionSigner, keys: ApiKeysService, clock: () 
     c.set('principal', principal);
     c.set('csrf', signer.csrfToken(session));
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
-      const form = (c.req.header('content-type') ?? '').includes('form') ? await c.req.parseBody() : {};
+      const form = (c.req.header('content-type') ?? '').includes('form') ? await formFields(c) : {};
       const token = c.req.header(CSRF_HEADER) ?? (typeof form[CSRF_FIELD] === 'string' ? (form[CSRF_FIELD] as string) : undefined);
       if (!signer.checkCsrf(session, token)) throw new ConsoleRefusal(403, 'This form is out of date or did not come from the console. Reload the page and try again.');
     }
@@ -70,3 +72,9 @@ export function needs(role: Role): MiddlewareHandler<ConsoleEnv> {
 }
 
 export const can = (c: ConsoleContext, role: Role) => roleAllows(c.get('principal').role, role);
+
+/** A posted form's text fields (a multipart post's files are dropped: no console form takes one). */
+export async function formFields(c: Context): Promise<Record<string, string>> {
+  const body = await c.req.parseBody();
+  return Object.fromEntries(Object.entries(body).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}

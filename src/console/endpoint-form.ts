@@ -7,11 +7,14 @@ export type FormFields = Record<string, string>;
 /** Field errors by form field name (the input's paths mapped back to the fields that hold them). */
 export type FormErrors = Record<string, string>;
 
-const list = (v: string | undefined) =>
+const list = (v: string | undefined, separators = /[\n,]/) =>
   (v ?? '')
-    .split(/[\n,]/)
+    .split(separators)
     .map((s) => s.trim())
     .filter(Boolean);
+
+/** A retry schedule with no delays: one attempt, no retries (blank means the default schedule). */
+export const NO_RETRIES = 'none';
 
 const FIELD_OF_PATH: Record<string, string> = { retry: 'retry_schedule', rate_limit: 'rate_limit_per_second' };
 
@@ -61,14 +64,16 @@ export function endpointInputFromForm(channel: Channel, f: FormFields, patch: bo
       if (value !== null || patch) input[key] = value;
     };
     input.events = list(f.events);
-    const users = list(f.users);
+    // One per line: a user id may hold a comma.
+    const users = list(f.users, /\n/);
     optional('users', users.length > 0 ? users : null);
     optional('subject', f.subject?.trim() || null);
     optional('description', f.description?.trim() || null);
     optional('timeout_ms', number(f, 'timeout_ms'));
-    const schedule = list(f.retry_schedule).map((s) => Number(s));
-    if (schedule.some((n) => !Number.isFinite(n))) throw new FieldError('retry_schedule', 'must be numbers of seconds, e.g. 5, 30, 120');
-    optional('retry', schedule.length > 0 ? { schedule_s: schedule } : null);
+    const noRetries = f.retry_schedule?.trim().toLowerCase() === NO_RETRIES;
+    const schedule = noRetries ? [] : list(f.retry_schedule).map((s) => Number(s));
+    if (schedule.some((n) => !Number.isFinite(n))) throw new FieldError('retry_schedule', `must be seconds, e.g. 5, 30, 120, or "${NO_RETRIES}"`);
+    optional('retry', noRetries || schedule.length > 0 ? { schedule_s: schedule } : null);
     const perSecond = number(f, 'rate_limit_per_second');
     optional('rate_limit', perSecond === null ? null : { per_second: perSecond });
     optional('template', jsonObject(f, 'template'));

@@ -14,9 +14,9 @@ import type { HttpDeps } from '../http/deps.js';
 import { streamNdjson } from '../http/ndjson.js';
 import { roleAllows } from '../services/api-keys.js';
 import { assetRoutes } from './assets.js';
-import { type ConsoleContext, type ConsoleEnv, ConsoleRefusal, can, endSession, needs, signedIn, startSession } from './auth.js';
+import { type ConsoleContext, type ConsoleEnv, ConsoleRefusal, can, endSession, formFields, needs, signedIn, startSession } from './auth.js';
 import { endpointInputFromForm, fieldOf, type FormErrors, type FormFields } from './endpoint-form.js';
-import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, parseTime } from './filters.js';
+import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, parseTime, readFilters, zoneOf } from './filters.js';
 import { Page, type Section } from './layout.js';
 import { DeliveriesPage, DeliveryPage, AttemptTimeline } from './pages/deliveries.js';
 import { EndpointForm, EndpointPage, EndpointsPage, fieldsOf } from './pages/endpoints.js';
@@ -44,7 +44,8 @@ const DONE: Record<string, string> = {
 const FORM_LIMIT = 512 * 1024;
 
 /** Where to go after signing in: a console page only. */
-const safeNext = (next: unknown) => (typeof next === 'string' && /^\/console(\/[^/\\]|$|\?)/.test(next) && !next.startsWith('//') ? next : '/console');
+const safeNext = (next: unknown) =>
+  typeof next === 'string' && /^\/console(\/[^/\\]|$|\?)/.test(next) && !/[\u0000-\u001f\u007f]/.test(next) ? next : '/console';
 
 export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
@@ -62,8 +63,8 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   };
 
   app.onError((err, c) => {
-    const status = err instanceof ConsoleRefusal || err instanceof HeraldError || err instanceof HTTPException ? err.status : err instanceof z.ZodError ? 400 : 500;
-    const message = err instanceof HTTPException && status === 403 ? 'This form did not come from the console.' : err instanceof ConsoleRefusal || err instanceof HeraldError ? err.message : err instanceof z.ZodError ? 'Some filters are not valid: ' + err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ') : 'Something went wrong; it has been logged.';
+    const status = err instanceof ConsoleRefusal || err instanceof HeraldError || err instanceof HTTPException ? err.status : 500;
+    const message = err instanceof HTTPException && status === 403 ? 'This form did not come from the console.' : err instanceof ConsoleRefusal || err instanceof HeraldError ? err.message : 'Something went wrong; it has been logged.';
     if (status === 500) deps.log.error({ err }, 'console error');
     return c.html(
       <Page title={status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'Error'} section={null} principal={c.get('principal')} csrf={c.get('csrf')}>
@@ -85,7 +86,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
 
   app.get('/login', (c) => c.html(<Page title="Sign in" section={null}><LoginForm next={safeNext(c.req.query('next'))} /></Page>));
   app.post('/login', async (c) => {
-    const form = await c.req.parseBody();
+    const form = await formFields(c);
     const key = typeof form.key === 'string' ? form.key.trim() : '';
     const principal = key ? await deps.apiKeys.authenticate(key) : null;
     const next = safeNext(form.next);
@@ -93,7 +94,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
       const error = principal ? `The key "${principal.name}" has the ${principal.role} role, which cannot use the console.` : 'That API key is not valid (unknown or revoked).';
       return c.html(<Page title="Sign in" section={null}><LoginForm next={next} error={error} /></Page>, principal ? 403 : 401);
     }
-    startSession(c, signer, principal.id, now());
+    startSession(c, signer, deps.apiKeys.sessionKeyId(principal), now());
     return c.redirect(next, 303);
   });
 
@@ -108,7 +109,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
 
   // Events
   app.get('/events', async (c) => {
-    const f = eventFilters.parse(c.req.query());
+    const f = readFilters(eventFilters, c.req.query());
     if (f.id) return c.redirect(`/console/events/${encodeURIComponent(f.id)}`, 303);
     let page;
     if (f.key) {
@@ -123,7 +124,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
 
   // Deliveries
   app.get('/deliveries', async (c) => {
-    const f = deliveryFilters.parse(c.req.query());
+    const f = readFilters(deliveryFilters, c.req.query());
     const page = await deps.deliveries.list({
       status: f.status, endpoint_id: f.endpoint_id, event_id: f.event_id, channel: f.channel, type: f.type,
       since: parseTime(f.since, f.tz), until: parseTime(f.until, f.tz), limit: 50, cursor: f.cursor,
@@ -139,7 +140,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
     return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
   };
   app.get('/deliveries/requeue', needs('operate'), async (c) => {
-    const f = deliveryFilters.parse(c.req.query());
+    const f = readFilters(deliveryFilters, c.req.query());
     const filters = requeueFilters(f);
     const back = `/console/deliveries?${new URLSearchParams(Object.entries(asParams(f)).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'))}`;
     // A requeue never touches queued or in-flight deliveries: a list filtered on those has nothing to retry.
@@ -150,7 +151,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
     return render(c, 'Retry all matching', 'deliveries', <RequeueConfirmPage filters={filters} count={count} csrf={c.get('csrf')} back={back} />);
   });
   app.post('/deliveries/requeue', needs('operate'), async (c) => {
-    const form = (await c.req.parseBody()) as Record<string, string>;
+    const form = await formFields(c);
     const input = Object.fromEntries(['endpoint_id', 'event_id', 'status', 'channel', 'type', 'since', 'until', 'reason'].filter((k) => typeof form[k] === 'string' && form[k].trim() !== '').map((k) => [k, form[k]!.trim()]));
     const parsed = requeueSchema.safeParse(input);
     if (!parsed.success) throw new HeraldError('validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
@@ -168,7 +169,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   });
   app.get('/deliveries/:id/attempts', async (c) => c.html(<AttemptTimeline d={await deps.deliveries.get(c.req.param('id'))} />));
   app.post('/deliveries/:id/redeliver', needs('operate'), async (c) => {
-    const form = await c.req.parseBody();
+    const form = await formFields(c);
     const reason = typeof form.reason === 'string' && form.reason.trim() ? form.reason.trim().slice(0, 1000) : undefined;
     const d = await deps.deliveries.redeliver(c.get('principal'), c.req.param('id'), { reason });
     return c.redirect(`/console/deliveries/${d.id}?done=redelivered`, 303);
@@ -184,7 +185,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   });
   app.get('/endpoints/new', needs('admin'), (c) => render(c, 'New endpoint', 'endpoints', <EndpointForm channel={null} f={{ events: '*', enabled: 'on' }} errors={{}} csrf={c.get('csrf')} action="/console/endpoints" editing={false} />));
   app.post('/endpoints', needs('admin'), async (c) => {
-    const f = (await c.req.parseBody()) as FormFields;
+    const f = await formFields(c);
     const channel = (['webhook', 'email', 'slack', 'discord'] as const).find((ch) => ch === f.channel) ?? 'webhook';
     const built = endpointInputFromForm(channel, f, false);
     const parsed = endpointInputSchema.safeParse(built.input);
@@ -207,7 +208,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   });
   app.post('/endpoints/:id/edit', needs('admin'), async (c) => {
     const e = await deps.endpoints.get(c.req.param('id'));
-    const f = (await c.req.parseBody()) as FormFields;
+    const f = await formFields(c);
     const built = endpointInputFromForm(e.channel as Channel, f, true);
     // An exponential retry policy has no schedule to show: a blank schedule keeps it.
     if (!f.retry_schedule?.trim() && e.retry && !('schedule_s' in e.retry)) delete built.input.retry;
@@ -222,7 +223,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   });
   for (const action of ['enable', 'disable'] as const) {
     app.post(`/endpoints/:id/${action}`, needs('operate'), async (c) => {
-      const form = await c.req.parseBody();
+      const form = await formFields(c);
       const reason = typeof form.reason === 'string' && form.reason.trim() ? form.reason.trim().slice(0, 1000) : undefined;
       await deps.endpoints.setEnabled(c.get('principal'), c.req.param('id'), action === 'enable', { reason });
       return c.redirect(`/console/endpoints/${c.req.param('id')}?done=${action}d`, 303);
@@ -233,8 +234,8 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
     return c.redirect(`/console/endpoints/${c.req.param('id')}?done=tested`, 303);
   });
   app.post('/endpoints/:id/recover', needs('operate'), async (c) => {
-    const form = await c.req.parseBody();
-    const since = parseTime(typeof form.since === 'string' ? form.since.trim() : undefined, Number(form.tz) || 0);
+    const form = await formFields(c);
+    const since = parseTime(form.since?.trim(), zoneOf(form.tz));
     if (!since) throw new HeraldError('validation', 'Say since when to recover.');
     await deps.deliveries.recover(c.get('principal'), c.req.param('id'), { since });
     return c.redirect(`/console/endpoints/${c.req.param('id')}?done=recovered`, 303);
@@ -263,7 +264,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
     return render(c, 'Ledger', 'ledger', <LedgerPage entries={data} older={older} verified={deps.ledger.lastVerified} />);
   });
   app.get('/ledger/export', async (c) => {
-    const q = z.object({ after: z.coerce.number().int().min(0).default(0), until: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional()) }).parse(c.req.query());
+    const q = readFilters(z.object({ after: z.coerce.number().int().min(0).default(0), until: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional()) }), c.req.query());
     return streamNdjson(c, deps.ledger.export(q.after, q.until), `herald-ledger-${q.after + 1}-${q.until ?? 'end'}.ndjson`);
   });
 

@@ -19,6 +19,9 @@ const MINUTE = 60_000;
 /** The overview counts waiting deliveries up to this many ("100,000+"): past it, counting costs more than it tells. */
 const WAITING_COUNT_CAP = 100_000;
 
+/** Endpoints in trouble the overview lists (the endpoints page has them all). */
+const TROUBLED_SHOWN = 100;
+
 export function bucketed(rows: ActivityCount[], from: Date, to: Date, bucketMs: number): Series {
   const start = Math.floor(from.getTime() / bucketMs) * bucketMs;
   const n = Math.ceil((to.getTime() - start) / bucketMs);
@@ -46,7 +49,7 @@ export class ActivityService {
     const [day, queue, endpoints] = await Promise.all([
       this.ctx.store.read.activity.between(dayAgo, end),
       this.ctx.store.read.deliveries.queueStats(now, WAITING_COUNT_CAP),
-      this.ctx.store.read.endpoints.listEndpoints({ limit: 500 }),
+      this.ctx.store.read.endpoints.troubledEndpoints(TROUBLED_SHOWN),
     ]);
     const hour = day.filter((r) => Date.parse(r.minute) >= hourAgo.getTime() - MINUTE);
     const fiveAgo = now.getTime() - 5 * MINUTE;
@@ -57,7 +60,7 @@ export class ActivityService {
       day: bucketed(day, dayAgo, end, 15 * MINUTE),
       ingest: { per_minute_5m: received(hour, fiveAgo) / 5, last_hour: received(hour, hourAgo.getTime()), last_day: received(day, dayAgo.getTime()) },
       queue: { ...queue, oldest_due_age_s: queue.oldest_due_at ? Math.max(0, (now.getTime() - Date.parse(queue.oldest_due_at)) / 1000) : null },
-      troubled: endpoints.data.filter((e) => !e.archived_at && (!e.enabled || e.failing_since !== null || e.consecutive_dead > 0)),
+      troubled: endpoints,
     };
   }
 

@@ -64,10 +64,21 @@ export class ApiKeysService {
     return principal;
   }
 
-  /** The principal of a key that is still valid, by its id (a console session names its key by id). */
-  async principalById(id: string): Promise<Principal | null> {
-    if (id === ENV_ADMIN.id) return this.envAdminHash ? ENV_ADMIN : null;
-    const row = await this.ctx.store.read.apiKeys.getKey(id);
+  /**
+   * What a console session records of the key that signed in: its id; for HERALD_ADMIN_KEY, whose id
+   * never changes, also a fingerprint of the key, so a session ends when the setting changes.
+   */
+  sessionKeyId(p: Principal): string {
+    return p.id === ENV_ADMIN.id && this.envAdminHash ? `${ENV_ADMIN.id}.${this.envAdminHash.slice(0, 16)}` : p.id;
+  }
+
+  /** The principal of a key that is still valid, by what a session recorded (sessionKeyId). */
+  async principalById(sessionKeyId: string): Promise<Principal | null> {
+    if (sessionKeyId.startsWith(`${ENV_ADMIN.id}.`)) {
+      return this.envAdminHash && sessionKeyId === `${ENV_ADMIN.id}.${this.envAdminHash.slice(0, 16)}` ? ENV_ADMIN : null;
+    }
+    if (sessionKeyId === ENV_ADMIN.id) return null;
+    const row = await this.ctx.store.read.apiKeys.getKey(sessionKeyId);
     return row && !row.revoked_at ? { id: row.id, name: row.name, role: row.role } : null;
   }
 

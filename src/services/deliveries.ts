@@ -5,7 +5,7 @@ import { HeraldError } from '../domain/errors.js';
 import type { Delivery, DeliveryFilters, RecoveryPosition } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
-import { type RequeuePlan, START, requeueChunk } from './requeue-chunks.js';
+import { type RequeuePlan, START, requeueChunk, yieldToOthers } from './requeue-chunks.js';
 
 export function deliveryView(d: Delivery) {
   return {
@@ -41,6 +41,7 @@ export const recoverSchema = z
 
 export class DeliveriesService {
   private readonly recoveries = new Set<Promise<void>>();
+  private halted = false;
 
   constructor(private readonly ctx: ServiceContext) {}
 
@@ -126,6 +127,11 @@ export class DeliveriesService {
     );
   }
 
+  /** Stops background recoveries after their current chunk (shutdown); running the recovery again goes on. */
+  halt(): void {
+    this.halted = true;
+  }
+
   /** Waits for background recoveries (shutdown). */
   async drain(): Promise<void> {
     await Promise.allSettled([...this.recoveries]);
@@ -135,13 +141,15 @@ export class DeliveriesService {
     let total = done;
     let next: RecoveryPosition | null = after;
     try {
-      while (next) {
+      while (next && !this.halted) {
+        await yieldToOthers();
         const from: RecoveryPosition = next;
         const chunk = await this.ctx.store.transact((tx) => requeueChunk(tx, plan, from, this.ctx.config.HERALD_REQUEUE_CHUNK));
         total += chunk.count;
         next = chunk.next;
       }
-      this.ctx.log.info({ endpoint: plan.stream, requeued: total }, 'recovery finished');
+      if (next) this.ctx.log.warn({ endpoint: plan.stream, requeued: total }, 'recovery halted by shutdown; run it again to continue (it is idempotent)');
+      else this.ctx.log.info({ endpoint: plan.stream, requeued: total }, 'recovery finished');
     } catch (err) {
       this.ctx.log.error({ err, endpoint: plan.stream, requeued: total }, 'recovery stopped; run it again to continue (it is idempotent)');
     }

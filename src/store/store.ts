@@ -100,6 +100,8 @@ export interface StoreReads {
     hasSealedValues(): Promise<boolean>;
     /** Enabled endpoints failing since at or before `failingSince`, or with this many dead deliveries in a row. */
     failingEndpoints(failingSince: Date, consecutiveDead: number): Promise<StoredEndpoint[]>;
+    /** Live endpoints disabled, failing now, or with dead deliveries in a row; oldest first, at most `limit`. */
+    troubledEndpoints(limit: number): Promise<StoredEndpoint[]>;
   };
   events: {
     listEvents(f: EventFilters): Promise<Page<EventRecord>>;

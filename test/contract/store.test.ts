@@ -188,6 +188,7 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.read.deliveries.getDelivery('msg_evt_a')).toMatchObject({ status: 'failed', attempts: 1, next_attempt_at: at(30).toISOString(), lease_until: null, last_outcome: 'http_error' });
     expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, outcome: 'http_error', status_code: 500, request_headers: { 'webhook-id': 'msg_evt_a' } })]);
     expect(await store.read.endpoints.failingEndpoints(at(15), 100)).toEqual([expect.objectContaining({ id: 'ep_1', failing_since: at(15).toISOString() })]);
+    expect((await store.read.endpoints.troubledEndpoints(10)).map((e) => e.id)).toEqual(['ep_1']);
     expect(await store.read.deliveries.recentFailures('ep_1', 10, 5)).toEqual([expect.objectContaining({ delivery_id: 'msg_evt_a', n: 1, outcome: 'http_error' })]);
     expect(await store.read.deliveries.recentFailures('ep_2', 10, 5)).toEqual([]);
     // Activity per minute: the five events received, the attempt that left its delivery failed.

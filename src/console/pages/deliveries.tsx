@@ -22,7 +22,7 @@ export function TimeRange({ since, until }: { since?: string | undefined; until?
         Until
         <input type="text" name="until" value={until ?? ''} placeholder="2026-12-02T09:00" size={18} />
       </label>
-      <input type="hidden" name="tz" value="0" />
+      <input type="hidden" name="tz" value="UTC" />
     </>
   );
 }

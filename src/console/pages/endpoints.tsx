@@ -4,7 +4,7 @@ import type { Child } from 'hono/jsx';
 import { CHANNELS, type Channel } from '../../domain/endpoint.js';
 import type { ActivityService } from '../../services/activity.js';
 import type { EndpointsService } from '../../services/endpoints.js';
-import type { FormErrors, FormFields } from '../endpoint-form.js';
+import { type FormErrors, type FormFields, NO_RETRIES } from '../endpoint-form.js';
 import { CsrfField, Facts, Pager, Status, Time } from '../layout.js';
 
 type EndpointView = ReturnType<EndpointsService['view']>;
@@ -167,7 +167,7 @@ export function EndpointPage(props: { e: EndpointView; health: Health; csrf: str
                   Since
                   <input type="text" name="since" required placeholder="2026-12-01T09:00" size={18} />
                 </label>
-                <input type="hidden" name="tz" value="0" />
+                <input type="hidden" name="tz" value="UTC" />
               </Action>
             )}
             {props.canAdmin && e.channel === 'webhook' && <Action action={`/console/endpoints/${e.id}/rotate-secret`} csrf={csrf} label="Rotate secret" />}
@@ -288,11 +288,11 @@ export function EndpointForm(props: { channel: Channel | null; f: FormFields; er
         {(ch === null || ch === 'email') && <Field name="from" label="From (email)" f={f} errors={errors} hint="one mailbox, e.g. jobs <noreply@example.com>" />}
         {(ch === null || ch === 'email') && <Field name="smtp_url" label="SMTP URL (email)" f={f} errors={errors} hint={props.editing ? 'blank keeps the current one' : 'blank uses the default transport'} />}
         <Field name="events" label="Events" f={f} errors={errors} hint="comma separated: *, job.failed, job.*" required />
-        <Field name="users" label="Users" f={f} errors={errors} hint="comma separated; blank: any user" />
+        <Field name="users" label="Users" f={f} errors={errors} textarea hint="one per line; blank: any user" />
         <Field name="subject" label="Subject" f={f} errors={errors} hint="blank: any subject" />
         <Field name="description" label="Description" f={f} errors={errors} />
         <Field name="timeout_ms" label="Timeout (ms)" f={f} errors={errors} type="number" />
-        <Field name="retry_schedule" label="Retry schedule (seconds)" f={f} errors={errors} hint="e.g. 5, 30, 120; blank: the default" />
+        <Field name="retry_schedule" label="Retry schedule (seconds)" f={f} errors={errors} hint={`e.g. 5, 30, 120; ${NO_RETRIES}: no retries; blank: the default`} />
         <Field name="rate_limit_per_second" label="Rate limit (per second)" f={f} errors={errors} type="number" hint="blank: none" />
       </div>
       {(ch === null || ch === 'webhook') && <Field name="headers" label="Custom headers (webhook; JSON object)" f={f} errors={errors} textarea hint={props.editing ? 'blank keeps the current ones (they are secret and not shown)' : ''} />}
@@ -300,7 +300,7 @@ export function EndpointForm(props: { channel: Channel | null; f: FormFields; er
       {!props.editing && (
         <label class="inline">
           <span>
-            <input type="checkbox" name="enabled" checked={f.enabled !== 'off'} /> enabled
+            <input type="checkbox" name="enabled" checked={f.enabled === 'on'} /> enabled
           </span>
         </label>
       )}
@@ -318,11 +318,11 @@ export function fieldsOf(e: EndpointView): FormFields {
     to: 'to' in e && e.to ? e.to.join(', ') : '',
     from: 'from' in e && e.from ? e.from : '',
     events: e.events.join(', '),
-    users: e.users?.join(', ') ?? '',
+    users: e.users?.join('\n') ?? '',
     subject: e.subject ?? '',
     description: e.description ?? '',
     timeout_ms: String(e.timeout_ms),
-    retry_schedule: e.retry && 'schedule_s' in e.retry ? e.retry.schedule_s.join(', ') : '',
+    retry_schedule: e.retry && 'schedule_s' in e.retry ? e.retry.schedule_s.join(', ') || NO_RETRIES : '',
     rate_limit_per_second: e.rate_limit ? String(e.rate_limit.per_second) : '',
     template: e.template ? JSON.stringify(e.template, null, 2) : '',
   };

@@ -7,9 +7,10 @@
       var d = new Date(el.getAttribute('datetime'));
       if (!isNaN(d.getTime())) el.textContent = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
     });
-    // Time filters are entered in local time: say which offset they mean.
+    // Time filters are entered in local time: say which zone they mean.
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     root.querySelectorAll('input[name="tz"]').forEach(function (el) {
-      el.value = String(-new Date().getTimezoneOffset());
+      if (zone) el.value = zone;
     });
   }
   // Charts: a <div data-chart> holds its series as JSON; uPlot draws it when present.

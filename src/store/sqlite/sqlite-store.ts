@@ -53,6 +53,7 @@ function reads(db: Db): StoreReads {
       activeEndpoints: () => endpoints.activeEndpoints(db),
       listEndpoints: (f) => endpoints.listEndpoints(db, f),
       failingEndpoints: (since, dead) => endpoints.failingEndpoints(db, since, dead),
+      troubledEndpoints: (limit) => endpoints.troubledEndpoints(db, limit),
       hasSealedValues: () => endpoints.hasSealedValues(db),
     },
     events: {

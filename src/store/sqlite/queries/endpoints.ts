@@ -73,6 +73,18 @@ export async function failingEndpoints(db: Db, failingSince: Date, consecutiveDe
   return rows.map((r) => toStoredEndpoint(r as EndpointsTable));
 }
 
+export async function troubledEndpoints(db: Db, limit: number): Promise<StoredEndpoint[]> {
+  const rows = await db
+    .selectFrom('endpoints')
+    .selectAll()
+    .where('archived_at', 'is', null)
+    .where((eb) => eb.or([eb('enabled', '=', 0), eb('failing_since', 'is not', null), eb('consecutive_dead', '>', 0)]))
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => toStoredEndpoint(r as EndpointsTable));
+}
+
 export async function hasSealedValues(db: Db): Promise<boolean> {
   const row = await db
     .selectFrom('endpoints')
