@@ -118,3 +118,29 @@ export function Pager({ base, params, next }: { base: string; params: Record<str
     </nav>
   );
 }
+
+/** The headers of DeliveryCells. */
+export const DeliveryHeaders = () => (
+  <>
+    <th scope="col">Delivery</th>
+    <th scope="col">Status</th>
+    <th scope="col">Channel</th>
+    <th scope="col" class="wide">Endpoint</th>
+  </>
+);
+
+/** The first cells of a delivery's row in any list: the delivery, its status, channel and endpoint. */
+export const DeliveryCells = ({ d }: { d: { id: string; status: string; channel: string; endpoint_id: string | null; recipients?: string[] | null } }) => (
+  <>
+    <td>
+      <a class="mono" href={`/console/deliveries/${d.id}`}>
+        {d.id}
+      </a>
+    </td>
+    <td>
+      <Status status={d.status} />
+    </td>
+    <td>{d.channel}</td>
+    <td class="wide mono">{d.endpoint_id ? <a href={`/console/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</a> : (d.recipients ?? []).join(', ') || '—'}</td>
+  </>
+);

@@ -1,13 +1,13 @@
 // What every store must do for bulk requeue, run against each store in STORES: find the deliveries a
 // requeue may touch (settled, to a live endpoint or none, not held for a digest, up to a position) a
 // step at a time and count them; project jobs from requeue.started, their chunks and requeue.finished.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EntryDraft } from '../../src/domain/ledger-entry.js';
 import { REQUEUABLE_STATUSES } from '../../src/domain/requeue.js';
 import type { RecoveryPosition, RequeueSelection } from '../../src/store/records.js';
 import type { Store } from '../../src/store/store.js';
 import { T0, at, endpointCreated, received, settled } from './drafts.js';
-import { STORES, type StoreUnderTest } from './stores.js';
+import { STORES, appendAll, storePerTest } from './stores.js';
 
 /** An event whose one delivery is an email to its own recipients (no endpoint). */
 function adHoc(id: string, type: string): EntryDraft<'event.received'> {
@@ -19,20 +19,13 @@ function adHoc(id: string, type: string): EntryDraft<'event.received'> {
 const bulk = (match: RequeueSelection['match'], upTo: number | null = null): RequeueSelection => ({ match, statuses: REQUEUABLE_STATUSES, live_endpoints_only: true, up_to_seq: upTo });
 
 describe.each(STORES)('store contract (requeue): $name', (factory) => {
-  let current: StoreUnderTest | undefined;
   let now = T0;
-  const open = async (): Promise<Store> => {
+  const stores = storePerTest(factory);
+  const open = (): Promise<Store> => {
     now = T0;
-    current = await factory.open({ clock: () => now });
-    return current.store;
+    return stores.open({ clock: () => now });
   };
-  const append = (store: Store, ...drafts: EntryDraft[]) => store.transact(async (tx) => {
-    for (const d of drafts) await tx.append(d);
-  });
-  afterEach(async () => {
-    await current?.dispose();
-    current = undefined;
-  });
+  const append = appendAll;
 
   /** Every candidate, a step of `limit` at a time, as a requeue job walks them. */
   const walk = async (store: Store, sel: RequeueSelection, limit: number) => {

@@ -1,28 +1,21 @@
 // What every store must do, run against each store in STORES: appends and the hash chain, group
 // commit with a failing unit, reads and paging, leases and their expiry, idempotency, verify and rebuild.
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EntryDraft, LedgerEntry } from '../../src/domain/ledger-entry.js';
+import { describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../src/domain/ledger-entry.js';
 import type { Store, StoreHooks, Tx } from '../../src/store/store.js';
 import { T0, at, endpointCreated, received, revoke } from './drafts.js';
-import { STORES, type StoreUnderTest } from './stores.js';
+import { STORES, appendAll, storePerTest } from './stores.js';
 
 describe.each(STORES)('store contract: $name', (factory) => {
-  let current: StoreUnderTest | undefined;
   let now = T0;
   const commits: Array<{ entries: LedgerEntry[]; units: number }> = [];
-  const open = async (hooks: StoreHooks = {}): Promise<Store> => {
+  const stores = storePerTest(factory);
+  const open = (hooks: StoreHooks = {}): Promise<Store> => {
     commits.length = 0;
     now = T0;
-    current = await factory.open({ clock: () => now, onCommit: (entries, units) => commits.push({ entries, units }), ...hooks });
-    return current.store;
+    return stores.open({ clock: () => now, onCommit: (entries, units) => commits.push({ entries, units }), ...hooks });
   };
-  const append = (store: Store, ...drafts: EntryDraft[]) => store.transact(async (tx) => {
-    for (const d of drafts) await tx.append(d);
-  });
-  afterEach(async () => {
-    await current?.dispose();
-    current = undefined;
-  });
+  const append = appendAll;
 
   it('appends entries to one hash chain, in order, and verifies it', async () => {
     const store = await open();
@@ -39,7 +32,7 @@ describe.each(STORES)('store contract: $name', (factory) => {
   it('names the first entry edited behind its back', async () => {
     const store = await open();
     await append(store, revoke('key_a'), revoke('key_b'), revoke('key_c'));
-    await current!.tamper(2, '{"id":"key_x"}');
+    await stores.current().tamper(2, '{"id":"key_x"}');
     expect(await store.verify()).toEqual({ ok: false, entries: 1, first_broken_seq: 2, reason: 'hash_mismatch' });
   });
 

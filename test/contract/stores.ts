@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { afterEach } from 'vitest';
+import type { EntryDraft } from '../../src/domain/ledger-entry.js';
 import type { Store, StoreHooks } from '../../src/store/store.js';
 
 export interface StoreUnderTest {
@@ -42,3 +44,25 @@ export const STORES: StoreFactory[] = [
     },
   },
 ];
+
+/** A fresh store per test from `factory`, disposed after each test; `current()` is the one open now. */
+export function storePerTest(factory: StoreFactory): { open(hooks: StoreHooks): Promise<Store>; current(): StoreUnderTest } {
+  let current: StoreUnderTest | undefined;
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
+  return {
+    async open(hooks) {
+      current = await factory.open(hooks);
+      return current.store;
+    },
+    current: () => current!,
+  };
+}
+
+/** Appends the drafts in one unit of work. */
+export const appendAll = (store: Store, ...drafts: EntryDraft[]) =>
+  store.transact(async (tx) => {
+    for (const d of drafts) await tx.append(d);
+  });

@@ -3,7 +3,7 @@
 import type { DeliveriesService } from '../../services/deliveries.js';
 import { CHANNELS } from '../../domain/endpoint.js';
 import type { DeliveryFilterInput } from '../filters.js';
-import { CsrfField, Facts, Pager, Status, Time } from '../layout.js';
+import { CsrfField, DeliveryCells, DeliveryHeaders, Facts, Pager, Status, Time } from '../layout.js';
 
 type DeliveryList = Awaited<ReturnType<DeliveriesService['list']>>;
 type DeliveryDetail = Awaited<ReturnType<DeliveriesService['get']>>;
@@ -80,10 +80,7 @@ export function DeliveryTable({ rows }: { rows: DeliveryList['data'] }) {
       <table>
         <thead>
           <tr>
-            <th scope="col">Delivery</th>
-            <th scope="col">Status</th>
-            <th scope="col">Channel</th>
-            <th scope="col" class="wide">Endpoint</th>
+            <DeliveryHeaders />
             <th scope="col" class="num">Attempts</th>
             <th scope="col">Created</th>
             <th scope="col" class="wide">Next attempt</th>
@@ -92,16 +89,7 @@ export function DeliveryTable({ rows }: { rows: DeliveryList['data'] }) {
         <tbody>
           {rows.map((d) => (
             <tr>
-              <td>
-                <a class="mono" href={`/console/deliveries/${d.id}`}>
-                  {d.id}
-                </a>
-              </td>
-              <td>
-                <Status status={d.status} />
-              </td>
-              <td>{d.channel}</td>
-              <td class="wide mono">{d.endpoint_id ? <a href={`/console/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</a> : (d.recipients ?? []).join(', ')}</td>
+              <DeliveryCells d={d} />
               <td class="num">{d.attempt_count}</td>
               <td>
                 <Time at={d.created_at} />

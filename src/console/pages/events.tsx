@@ -2,7 +2,7 @@
 // the deliveries it fanned out to.
 import type { EventsService } from '../../services/events.js';
 import type { EventFilterInput } from '../filters.js';
-import { Facts, Pager, Status, Time } from '../layout.js';
+import { DeliveryCells, DeliveryHeaders, Facts, Pager, Time } from '../layout.js';
 import { TimeRange } from './deliveries.js';
 
 type EventList = Awaited<ReturnType<EventsService['list']>>;
@@ -106,26 +106,14 @@ export function EventPage({ e }: { e: EventDetail }) {
           <table>
             <thead>
               <tr>
-                <th scope="col">Delivery</th>
-                <th scope="col">Status</th>
-                <th scope="col">Channel</th>
-                <th scope="col">Endpoint</th>
+                <DeliveryHeaders />
                 <th scope="col" class="num">Attempts</th>
               </tr>
             </thead>
             <tbody>
               {e.deliveries.map((d) => (
                 <tr>
-                  <td>
-                    <a class="mono" href={`/console/deliveries/${d.id}`}>
-                      {d.id}
-                    </a>
-                  </td>
-                  <td>
-                    <Status status={d.status} />
-                  </td>
-                  <td>{d.channel}</td>
-                  <td class="mono">{d.endpoint_id ? <a href={`/console/endpoints/${d.endpoint_id}`}>{d.endpoint_id}</a> : '—'}</td>
+                  <DeliveryCells d={d} />
                   <td class="num">{d.attempts}</td>
                 </tr>
               ))}
