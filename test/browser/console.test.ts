@@ -205,6 +205,32 @@ describe('console', () => {
     await context.close();
   });
 
+  it('edits an endpoint, sends it a test, and reveals and rotates its secret (admin)', async () => {
+    const { context, page } = await session(h.adminKey);
+    await page.goto(`${h.url}/console/endpoints/${okEndpoint.id}/edit`);
+    await page.getByLabel('Description').fill('jobs board (edited)');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.waitForURL(/done=saved/);
+    expect((await h.request<{ description: string; events: string[] }>('GET', `/v1/endpoints/${okEndpoint.id}`)).body).toMatchObject({ description: 'jobs board (edited)', events: ['job.*'] });
+
+    const before = ok.received.length;
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.waitForURL(/done=tested/);
+    await waitFor('the test event', () => ok.received.slice(before).find((r) => r.body.includes('"herald.test"')));
+
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    const first = await page.locator('.flash code').innerText();
+    expect(first).toMatch(/^whsec_/);
+    expect(first).toBe((await h.request<{ secret: string }>('GET', `/v1/endpoints/${okEndpoint.id}/secret`)).body.secret);
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.waitForURL(/done=rotated/);
+    await page.getByRole('button', { name: 'Reveal secret' }).click();
+    expect(await page.locator('.flash code').innerText()).not.toBe(first);
+    const actors = (await ledgerEntries(h)).filter((e) => e.stream === okEndpoint.id && ['endpoint.updated', 'endpoint.secret_rotated'].includes(e.kind)).map((e) => e.actor);
+    expect(actors).toEqual(['admin (HERALD_ADMIN_KEY)', 'admin (HERALD_ADMIN_KEY)']);
+    await context.close();
+  });
+
   it('finds an event by its idempotency key and shows times in the browser time zone', async () => {
     const key = `console-key-${Date.now()}`;
     const r = await h.request<{ id: string; received_at: string }>('POST', '/v1/events', { body: { type: 'job.completed', data: { job_id: 'j-77' } }, headers: { 'idempotency-key': key } });
