@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
+import type { ConsoleEnv } from './auth.js';
 
 /** The package root (the folder with package.json), from src/ or from dist/src/ alike. */
 function packageRoot(): string {
@@ -28,8 +29,7 @@ const FILES: Record<string, { path: () => string; type: string }> = {
   'uPlot.min.css': { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function assetRoutes(app: Hono<any>, prefix: string): void {
+export function assetRoutes(app: Hono<ConsoleEnv>, prefix: string): void {
   const loaded = new Map(Object.entries(FILES).map(([name, f]) => [name, { body: readFileSync(f.path()), type: f.type }]));
   app.get(`${prefix}/:name`, (c) => {
     const file = loaded.get(c.req.param('name'));

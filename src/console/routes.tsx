@@ -19,7 +19,8 @@ import { endpointInputFromForm, fieldOf, type FormErrors, type FormFields } from
 import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, parseTime, readFilters, zoneOf } from './filters.js';
 import { Page, type Section } from './layout.js';
 import { DeliveriesPage, DeliveryPage, AttemptTimeline } from './pages/deliveries.js';
-import { EndpointForm, EndpointPage, EndpointsPage, fieldsOf } from './pages/endpoints.js';
+import { EndpointForm, fieldsOf } from './pages/endpoint-editor.js';
+import { EndpointPage, EndpointsPage } from './pages/endpoints.js';
 import { EventPage, EventsPage } from './pages/events.js';
 import { LedgerPage } from './pages/ledger.js';
 import { LoginForm } from './pages/login.js';
