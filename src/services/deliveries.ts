@@ -5,7 +5,8 @@ import { HeraldError } from '../domain/errors.js';
 import type { Delivery, DeliveryFilters, RecoveryPosition } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
-import { type RequeuePlan, START, requeueChunk, yieldToOthers } from './requeue-chunks.js';
+import { type RequeuePlan, START, requeueChunk } from './requeue-chunks.js';
+import { yieldToOthers } from './turns.js';
 
 export function deliveryView(d: Delivery) {
   return {

@@ -7,6 +7,7 @@ import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
 import type { EventFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { type IngestItem, type IngestOutcome, ingestUnit, replayOf } from './ingest.js';
+import { yieldToOthers } from './turns.js';
 
 export interface IngestResult {
   status: number;
@@ -38,6 +39,9 @@ function validateItem(body: unknown): IngestItem['event'] {
   if (!parsed.success) throw new HeraldError('validation', 'the event is not valid', fieldErrors(parsed.error.issues));
   return asSent(parsed.data, body);
 }
+
+/** Batch items checked between two turns of the event loop. */
+const YIELD_EVERY_ITEMS = 50;
 
 /** Batch items recorded per unit of work. */
 const BATCH_ITEMS_PER_UNIT = 100;
@@ -95,6 +99,9 @@ export class EventsService {
     const seen = new Set<string>();
     try {
       for (const [i, raw] of items.entries()) {
+        // Checking a large batch is a run of synchronous work: other requests and the deliveries'
+        // answers get a turn every few items.
+        if (i > 0 && i % YIELD_EVERY_ITEMS === 0) await yieldToOthers();
         const rawKey = raw && typeof raw === 'object' ? (raw as Record<string, unknown>).idempotency_key : undefined;
         try {
           const key = checkKey(rawKey);

@@ -2,6 +2,7 @@
 // verification of its hash chain.
 import type { StoredEntry, VerifyResult } from '../store/records.js';
 import type { ServiceContext } from './context.js';
+import { yieldToOthers } from './turns.js';
 
 export function entryView(e: StoredEntry) {
   return { seq: e.seq, at: e.at, kind: e.kind, stream: e.stream, actor: e.actor, body: JSON.parse(e.body) as unknown, prev_hash: e.prev_hash, hash: e.hash };
@@ -40,7 +41,7 @@ export class LedgerService {
    */
   async *export(after: number, until = Number.MAX_SAFE_INTEGER, pageSize = 500): AsyncGenerator<EntryView[]> {
     while (after < until) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToOthers();
       const rows = await this.ctx.store.read.ledger.entriesAfter(after, Math.min(pageSize, until - after));
       if (rows.length === 0) return;
       yield rows.map(entryView);

@@ -49,5 +49,3 @@ export async function requeueChunk(tx: Tx, plan: RequeuePlan, after: RecoveryPos
 /** The later of two positions. */
 export const later = (a: RecoveryPosition, b: RecoveryPosition): RecoveryPosition => (a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]) ? a : b);
 
-/** Lets other work (requests, attempts, their commits) run between two chunks. */
-export const yieldToOthers = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -11,7 +11,8 @@ import { type DeliveryMatch, REQUEUABLE_STATUSES, matchOf } from '../domain/requ
 import type { JobFilters, RecoveryPosition, RequeueJob, RequeueSelection } from '../store/records.js';
 import type { Tx } from '../store/store.js';
 import type { Principal, ServiceContext } from './context.js';
-import { type RequeuePlan, START, later, requeueChunk, yieldToOthers } from './requeue-chunks.js';
+import { type RequeuePlan, START, later, requeueChunk } from './requeue-chunks.js';
+import { yieldToOthers } from './turns.js';
 
 const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
 
