@@ -1,5 +1,6 @@
 // The endpoint form: its fields turned into the API's endpoint input (or patch), so the console
 // checks exactly what the API checks and shows the same messages beside the fields.
+import type { z } from 'zod';
 import type { Channel } from '../domain/endpoint.js';
 
 export type FormFields = Record<string, string>;
@@ -95,4 +96,14 @@ export function endpointInputFromForm(channel: Channel, f: FormFields, patch: bo
     if (err instanceof FieldError) return { input: {}, errors: { [err.field]: err.message } };
     throw err;
   }
+}
+
+/** The form's input checked by the API's schema: its data, or the messages by form field. */
+export function checkForm<S extends z.ZodType>(schema: S, built: { input: Record<string, unknown>; errors: FormErrors }): { data: z.output<S> } | { errors: FormErrors } {
+  if (Object.keys(built.errors).length > 0) return { errors: built.errors };
+  const parsed = schema.safeParse(built.input);
+  if (parsed.success) return { data: parsed.data };
+  const errors: FormErrors = {};
+  for (const i of parsed.error.issues) errors[fieldOf(i.path.map(String).join('.'))] ??= i.message;
+  return { errors };
 }

@@ -79,6 +79,11 @@ export function asParams(f: Record<string, unknown>): Record<string, string | un
   return Object.fromEntries(Object.entries(f).map(([k, v]) => [k, v === undefined || v === null || (k === 'tz' && v === 'UTC') ? undefined : String(v)]));
 }
 
+/** The query string of a view's filters, without its page (what "first page" and links to the view carry). */
+export function filterQuery(params: Record<string, string | undefined>): URLSearchParams {
+  return new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'));
+}
+
 /** The filters in a URL, or a 400 naming what is wrong with them. */
 export function readFilters<S extends z.ZodType>(schema: S, query: Record<string, string>): z.output<S> {
   const parsed = schema.safeParse(query);

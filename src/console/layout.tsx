@@ -4,6 +4,7 @@ import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { Principal } from '../services/context.js';
 import { CSRF_FIELD } from './auth.js';
+import { filterQuery } from './filters.js';
 
 export type Section = 'overview' | 'events' | 'deliveries' | 'endpoints' | 'ledger' | null;
 
@@ -108,7 +109,7 @@ export const Facts = ({ items }: { items: Array<[string, Child]> }) => (
 
 /** "Next page" for a cursor-paged list, keeping the filters in the URL. */
 export function Pager({ base, params, next }: { base: string; params: Record<string, string | undefined>; next: string | null }) {
-  const first = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'));
+  const first = filterQuery(params);
   const later = new URLSearchParams(first);
   if (next) later.set('cursor', next);
   return (

@@ -8,6 +8,7 @@ import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { z } from 'zod';
 import { HeraldError } from '../domain/errors.js';
+import { MATCH_KEYS, REQUEUABLE_STATUSES } from '../domain/requeue.js';
 import type { Channel } from '../domain/endpoint.js';
 import { PATCH_SCHEMAS, endpointInputSchema } from '../domain/endpoint.js';
 import type { HttpDeps } from '../http/deps.js';
@@ -15,8 +16,8 @@ import { streamNdjson } from '../http/ndjson.js';
 import { roleAllows } from '../services/api-keys.js';
 import { assetRoutes } from './assets.js';
 import { type ConsoleContext, type ConsoleEnv, ConsoleRefusal, can, endSession, formFields, needs, signedIn, startSession } from './auth.js';
-import { endpointInputFromForm, fieldOf, type FormErrors, type FormFields } from './endpoint-form.js';
-import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, parseTime, readFilters, zoneOf } from './filters.js';
+import { checkForm, endpointInputFromForm } from './endpoint-form.js';
+import { type DeliveryFilterInput, asParams, deliveryFilters, eventFilters, filterQuery, parseTime, readFilters, zoneOf } from './filters.js';
 import { Page, type Section } from './layout.js';
 import { DeliveriesPage, DeliveryPage, AttemptTimeline } from './pages/deliveries.js';
 import { EndpointForm, fieldsOf } from './pages/endpoint-editor.js';
@@ -40,6 +41,13 @@ const DONE: Record<string, string> = {
   created: 'The endpoint was created.',
   saved: 'The changes were saved.',
 };
+
+/** A reason typed into a form (recorded in the ledger), or none. */
+const reasonOf = (form: Record<string, string>) => form.reason?.trim().slice(0, 1000) || undefined;
+
+/** A 422 naming what the API's schema found wrong. */
+const notValid = (issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) =>
+  new HeraldError('validation', issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`).join('; '));
 
 /** The largest form accepted (an endpoint with its templates is the largest). */
 const FORM_LIMIT = 512 * 1024;
@@ -134,28 +142,25 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   });
   // Retry all matching: the filters of the list (times already made absolute), a count, then the job.
   const requeueFilters = (f: DeliveryFilterInput) => {
-    const filters = {
-      endpoint_id: f.endpoint_id, event_id: f.event_id, status: f.status, channel: f.channel, type: f.type,
-      since: parseTime(f.since, f.tz), until: parseTime(f.until, f.tz),
-    };
-    return Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const absolute: Record<string, string | undefined> = { ...f, since: parseTime(f.since, f.tz), until: parseTime(f.until, f.tz) };
+    return Object.fromEntries(MATCH_KEYS.filter((k) => absolute[k] !== undefined).map((k) => [k, absolute[k]!]));
   };
   app.get('/deliveries/requeue', needs('operate'), async (c) => {
     const f = readFilters(deliveryFilters, c.req.query());
     const filters = requeueFilters(f);
-    const back = `/console/deliveries?${new URLSearchParams(Object.entries(asParams(f)).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'))}`;
+    const back = `/console/deliveries?${filterQuery(asParams(f))}`;
     // A requeue never touches queued or in-flight deliveries: a list filtered on those has nothing to retry.
-    const untouchable = f.status !== undefined && !['succeeded', 'failed', 'dead'].includes(f.status);
+    const untouchable = f.status !== undefined && !(REQUEUABLE_STATUSES as readonly string[]).includes(f.status);
     const parsed = requeueSchema.safeParse(filters);
-    if (!untouchable && !parsed.success) throw new HeraldError('validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!untouchable && !parsed.success) throw notValid(parsed.error.issues);
     const count = untouchable || !parsed.success ? 0 : (await deps.requeue.count(parsed.data)).count;
     return render(c, 'Retry all matching', 'deliveries', <RequeueConfirmPage filters={filters} count={count} csrf={c.get('csrf')} back={back} />);
   });
   app.post('/deliveries/requeue', needs('operate'), async (c) => {
     const form = await formFields(c);
-    const input = Object.fromEntries(['endpoint_id', 'event_id', 'status', 'channel', 'type', 'since', 'until', 'reason'].filter((k) => typeof form[k] === 'string' && form[k].trim() !== '').map((k) => [k, form[k]!.trim()]));
+    const input = Object.fromEntries([...MATCH_KEYS, 'reason'].filter((k) => form[k]?.trim()).map((k) => [k, form[k]!.trim()]));
     const parsed = requeueSchema.safeParse(input);
-    if (!parsed.success) throw new HeraldError('validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success) throw notValid(parsed.error.issues);
     const job = await deps.requeue.start(c.get('principal'), parsed.data);
     return c.redirect(`/console/jobs/${job.id}`, 303);
   });
@@ -171,8 +176,7 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   app.get('/deliveries/:id/attempts', async (c) => c.html(<AttemptTimeline d={await deps.deliveries.get(c.req.param('id'))} />));
   app.post('/deliveries/:id/redeliver', needs('operate'), async (c) => {
     const form = await formFields(c);
-    const reason = typeof form.reason === 'string' && form.reason.trim() ? form.reason.trim().slice(0, 1000) : undefined;
-    const d = await deps.deliveries.redeliver(c.get('principal'), c.req.param('id'), { reason });
+    const d = await deps.deliveries.redeliver(c.get('principal'), c.req.param('id'), { reason: reasonOf(form) });
     return c.redirect(`/console/deliveries/${d.id}?done=redelivered`, 303);
   });
 
@@ -188,14 +192,11 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
   app.post('/endpoints', needs('admin'), async (c) => {
     const f = await formFields(c);
     const channel = (['webhook', 'email', 'slack', 'discord'] as const).find((ch) => ch === f.channel) ?? 'webhook';
-    const built = endpointInputFromForm(channel, f, false);
-    const parsed = endpointInputSchema.safeParse(built.input);
-    const errors: FormErrors = { ...built.errors };
-    if (Object.keys(errors).length === 0 && !parsed.success) for (const i of parsed.error.issues) errors[fieldOf(i.path.map(String).join('.'))] ??= i.message;
-    if (Object.keys(errors).length > 0 || !parsed.success) {
-      return render(c, 'New endpoint', 'endpoints', <EndpointForm channel={channel} f={f} errors={errors} csrf={c.get('csrf')} action="/console/endpoints" editing={false} message="The endpoint is not valid: see the fields marked below." />, 422);
+    const checked = checkForm(endpointInputSchema, endpointInputFromForm(channel, f, false));
+    if ('errors' in checked) {
+      return render(c, 'New endpoint', 'endpoints', <EndpointForm channel={channel} f={f} errors={checked.errors} csrf={c.get('csrf')} action="/console/endpoints" editing={false} message="The endpoint is not valid: see the fields marked below." />, 422);
     }
-    const created = await deps.endpoints.create(c.get('principal'), parsed.data);
+    const created = await deps.endpoints.create(c.get('principal'), checked.data);
     return c.redirect(`/console/endpoints/${created.id}?done=created`, 303);
   });
   app.get('/endpoints/:id', async (c) => {
@@ -213,20 +214,17 @@ export function consoleRoutes(deps: HttpDeps): Hono<ConsoleEnv> {
     const built = endpointInputFromForm(e.channel as Channel, f, true);
     // An exponential retry policy has no schedule to show: a blank schedule keeps it.
     if (!f.retry_schedule?.trim() && e.retry && !('schedule_s' in e.retry)) delete built.input.retry;
-    const parsed = PATCH_SCHEMAS[e.channel as Channel].safeParse(built.input);
-    const errors: FormErrors = { ...built.errors };
-    if (Object.keys(errors).length === 0 && !parsed.success) for (const i of parsed.error.issues) errors[fieldOf(i.path.map(String).join('.'))] ??= i.message;
-    if (Object.keys(errors).length > 0 || !parsed.success) {
-      return render(c, `Edit ${e.description ?? e.id}`, 'endpoints', <EndpointForm channel={e.channel as Channel} f={f} errors={errors} csrf={c.get('csrf')} action={`/console/endpoints/${e.id}/edit`} editing message="The changes are not valid: see the fields marked below." />, 422);
+    const checked = checkForm(PATCH_SCHEMAS[e.channel as Channel], built);
+    if ('errors' in checked) {
+      return render(c, `Edit ${e.description ?? e.id}`, 'endpoints', <EndpointForm channel={e.channel as Channel} f={f} errors={checked.errors} csrf={c.get('csrf')} action={`/console/endpoints/${e.id}/edit`} editing message="The changes are not valid: see the fields marked below." />, 422);
     }
-    await deps.endpoints.patch(c.get('principal'), e.id, parsed.data);
+    await deps.endpoints.patch(c.get('principal'), e.id, checked.data);
     return c.redirect(`/console/endpoints/${e.id}?done=saved`, 303);
   });
   for (const action of ['enable', 'disable'] as const) {
     app.post(`/endpoints/:id/${action}`, needs('operate'), async (c) => {
       const form = await formFields(c);
-      const reason = typeof form.reason === 'string' && form.reason.trim() ? form.reason.trim().slice(0, 1000) : undefined;
-      await deps.endpoints.setEnabled(c.get('principal'), c.req.param('id'), action === 'enable', { reason });
+      await deps.endpoints.setEnabled(c.get('principal'), c.req.param('id'), action === 'enable', { reason: reasonOf(form) });
       return c.redirect(`/console/endpoints/${c.req.param('id')}?done=${action}d`, 303);
     });
   }

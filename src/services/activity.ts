@@ -55,7 +55,6 @@ export class ActivityService {
     const fiveAgo = now.getTime() - 5 * MINUTE;
     const received = (rows: ActivityCount[], since: number) => rows.filter((r) => r.what === 'received' && Date.parse(r.minute) >= since).reduce((a, r) => a + r.n, 0);
     return {
-      now: now.toISOString(),
       hour: bucketed(hour, hourAgo, end, MINUTE),
       day: bucketed(day, dayAgo, end, 15 * MINUTE),
       ingest: { per_minute_5m: received(hour, fiveAgo) / 5, last_hour: received(hour, hourAgo.getTime()), last_day: received(day, dayAgo.getTime()) },

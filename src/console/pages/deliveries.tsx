@@ -2,7 +2,7 @@
 // matching" (a background job, after a confirmation that says how many it will touch).
 import type { DeliveriesService } from '../../services/deliveries.js';
 import { CHANNELS } from '../../domain/endpoint.js';
-import type { DeliveryFilterInput } from '../filters.js';
+import { type DeliveryFilterInput, filterQuery } from '../filters.js';
 import { CsrfField, DeliveryCells, DeliveryHeaders, Facts, Pager, Status, Time } from '../layout.js';
 
 type DeliveryList = Awaited<ReturnType<DeliveriesService['list']>>;
@@ -106,7 +106,7 @@ export function DeliveryTable({ rows }: { rows: DeliveryList['data'] }) {
 }
 
 export function DeliveriesPage(props: { f: DeliveryFilterInput; params: Record<string, string | undefined>; page: DeliveryList; canOperate: boolean }) {
-  const query = new URLSearchParams(Object.entries(props.params).filter((e): e is [string, string] => !!e[1] && e[0] !== 'cursor'));
+  const query = filterQuery(props.params);
   return (
     <>
       <DeliveryFilterForm f={props.f} />
