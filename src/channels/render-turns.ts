@@ -6,7 +6,7 @@ import { RENDER_LIMIT_MS, type TemplateContext, type TemplateError, type Templat
 let lastTurn: Promise<void> = Promise.resolve();
 
 /** Resolves when it is the caller's turn to render: after the renders asked for before, and a turn of the event loop. */
-export function renderTurn(): Promise<void> {
+function renderTurn(): Promise<void> {
   const turn = lastTurn.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
   lastTurn = turn;
   return turn;

@@ -46,7 +46,7 @@ export async function listen(fetch: (request: Request) => Response | Promise<Res
 
   // Connections over the cap are closed by node as they arrive; say so, at most every 10 s.
   let dropped = 0;
-  let lastWarned = 0;
+  let lastWarned = -Infinity;
   server.on('drop', () => {
     dropped++;
     const now = performance.now();

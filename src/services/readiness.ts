@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { Store } from '../store/store.js';
 
 /** Below this much free space on the database's disk herald is not ready: its writes may soon answer 507. */
-export const MIN_FREE_BYTES = 1024 * 1024;
+const MIN_FREE_BYTES = 1024 * 1024;
 
 /** Why herald cannot take writes now, or null when it can. */
 export function readiness(store: Pick<Store, 'ready'>, dbPath: string): () => Promise<string | null> {

@@ -16,7 +16,7 @@ export interface RequeuePlan {
   jobId?: string;
 }
 
-export interface Chunk {
+interface Chunk {
   count: number;
   /** Where the next chunk starts; null when this one was the last. */
   next: RecoveryPosition | null;

@@ -77,7 +77,7 @@ describe('slow clients', () => {
 });
 
 describe('the connection cap', () => {
-  const herald = useHerald({ HERALD_MAX_CONNECTIONS: 3, HERALD_KEEP_ALIVE_TIMEOUT_MS: 60_000 });
+  const herald = useHerald({ HERALD_MAX_CONNECTIONS: 3, HERALD_KEEP_ALIVE_TIMEOUT_MS: 60_000 }, { captureLogs: true });
   const healthz = 'GET /healthz HTTP/1.1\r\nHost: herald\r\n\r\n';
 
   it('closes connections beyond HERALD_MAX_CONNECTIONS unanswered, and takes new ones once one goes', async () => {
@@ -94,6 +94,8 @@ describe('the connection cap', () => {
       refused.write(healthz);
       expect(await closedWithin(refused, 5000)).toBe('closed');
       expect(refused.text()).toBe('');
+      // said at once, even in herald's first seconds
+      expect(h.logs.filter((l) => l.msg === 'connections refused: HERALD_MAX_CONNECTIONS are open')).toHaveLength(1);
 
       open.shift()!.destroy();
       // the server sees the close a moment later; a new connection is taken once it has

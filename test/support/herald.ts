@@ -141,11 +141,11 @@ export async function finish(h: TestHerald | undefined, failed: boolean): Promis
  * One herald for the whole file (or describe block): started in beforeAll, stopped in afterAll, its
  * directory deleted only when every test passed. Returns an accessor, since beforeAll runs later.
  */
-export function useHerald(overrides: Record<string, unknown> = {}): () => TestHerald {
+export function useHerald(overrides: Record<string, unknown> = {}, opts: StartOptions = {}): () => TestHerald {
   let h: TestHerald | undefined;
   const failures = trackFailures();
   beforeAll(async () => {
-    h = await startTestHerald(overrides);
+    h = await startTestHerald(overrides, opts);
   });
   afterAll(async () => {
     await finish(h, failures.failed);

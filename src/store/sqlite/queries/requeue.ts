@@ -13,7 +13,7 @@ import { matches } from './deliveries.js';
  * whatever the filters, since a selection that no index narrows (a time range, a type prefix) would
  * otherwise scan until it found a chunk's worth, and this connection serves everything else meanwhile.
  */
-export const SCAN_WINDOW = 5_000;
+const SCAN_WINDOW = 5_000;
 
 /** A position after every delivery of ledger entry `seq`. */
 const endOf = (seq: number): RecoveryPosition => [seq, Number.MAX_SAFE_INTEGER];
