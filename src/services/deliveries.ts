@@ -1,7 +1,9 @@
 // Deliveries as the API shows them, and the operator's actions on them: redeliver one, recover
 // everything that failed to an endpoint since T, send a test event to an endpoint.
 import { z } from 'zod';
+import { CHANNELS } from '../domain/endpoint.js';
 import { HeraldError } from '../domain/errors.js';
+import { eventFilterSchema } from '../domain/event.js';
 import type { Delivery, DeliveryFilters, RecoveryPosition } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
 import { recordEvent } from './record-event.js';
@@ -25,6 +27,19 @@ export function deliveryView(d: Delivery) {
     updated_at: d.updated_at,
   };
 }
+
+const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+
+/** The deliveries list's filters; a requeue takes the same ones (requeue-jobs.ts), so its count is the list's. */
+export const deliveryFilterShape = {
+  endpoint_id: z.string().max(64).optional(),
+  event_id: z.string().max(64).optional(),
+  status: z.enum(['pending', 'delivering', 'succeeded', 'failed', 'dead', 'cancelled']).optional(),
+  channel: z.enum(CHANNELS).optional(),
+  type: eventFilterSchema.optional().describe("the event's type: exact, or a prefix such as job.* or job_* (as endpoint filters)"),
+  since: time.optional().describe('created at or after'),
+  until: time.optional().describe('created before'),
+};
 
 export const redeliverSchema = z.object({ reason: z.string().max(1000).optional() }).strict().meta({ id: 'RedeliverInput' });
 

@@ -3,28 +3,20 @@
 // holds the job (requeue.started, a deliveries.requeued per chunk naming the job and the position it
 // reached, requeue.finished), so its progress is a projection and a restart resumes it where it stopped.
 import { z } from 'zod';
-import { CHANNELS } from '../domain/endpoint.js';
 import { HeraldError } from '../domain/errors.js';
-import { eventFilterSchema } from '../domain/event.js';
 import { newId } from '../domain/ids.js';
 import { type DeliveryMatch, REQUEUABLE_STATUSES, matchOf } from '../domain/requeue.js';
 import type { JobFilters, RecoveryPosition, RequeueJob, RequeueSelection } from '../store/records.js';
 import type { Tx } from '../store/store.js';
 import type { Principal, ServiceContext } from './context.js';
+import { deliveryFilterShape } from './deliveries.js';
 import { type RequeuePlan, START, later, requeueChunk } from './requeue-chunks.js';
 import { yieldToOthers } from './turns.js';
 
-const time = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
-
 /** The deliveries list's filters, as far as a requeue can touch them (status: succeeded, failed or dead). */
 const filterShape = {
-  endpoint_id: z.string().max(64).optional(),
-  event_id: z.string().max(64).optional(),
+  ...deliveryFilterShape,
   status: z.enum(REQUEUABLE_STATUSES).optional().describe('succeeded, failed or dead: a requeue never touches pending, delivering or cancelled deliveries'),
-  channel: z.enum(CHANNELS).optional(),
-  type: eventFilterSchema.optional().describe('an exact event type, or a prefix such as job.* or job_* (as endpoint filters)'),
-  since: time.optional().describe('created at or after'),
-  until: time.optional().describe('created before'),
 };
 
 const sinceBeforeUntil = (f: { since?: string | undefined; until?: string | undefined }) => !f.since || !f.until || f.since < f.until;

@@ -1,10 +1,8 @@
 // /v1/deliveries: the delivery history with its attempts.
 import { z } from 'zod';
-import { CHANNELS } from '../../domain/endpoint.js';
-import { eventFilterSchema } from '../../domain/event.js';
-import { redeliverSchema } from '../../services/deliveries.js';
+import { deliveryFilterShape, redeliverSchema } from '../../services/deliveries.js';
 import type { HttpDeps } from '../deps.js';
-import { type Api, listQuery, timeParam } from '../route.js';
+import { type Api, listQuery } from '../route.js';
 import { deliverySchema, deliveryWithAttemptsSchema, page } from '../schemas.js';
 
 export function deliveryRoutes(api: Api, deps: HttpDeps): void {
@@ -12,16 +10,7 @@ export function deliveryRoutes(api: Api, deps: HttpDeps): void {
   api.route(
     {
       method: 'get', path: '/v1/deliveries', role: 'read', tag, summary: 'List deliveries, newest first',
-      query: z.object({
-        endpoint_id: z.string().max(64).optional(),
-        event_id: z.string().max(64).optional(),
-        status: z.enum(['pending', 'delivering', 'succeeded', 'failed', 'dead', 'cancelled']).optional(),
-        channel: z.enum(CHANNELS).optional(),
-        type: eventFilterSchema.optional().describe("the event's type: exact, or a prefix such as job.* or job_* (as endpoint filters)"),
-        since: timeParam.describe('created at or after'),
-        until: timeParam.describe('created before'),
-        ...listQuery,
-      }),
+      query: z.object({ ...deliveryFilterShape, ...listQuery }),
       responses: { 200: { description: 'a page of deliveries', schema: page(deliverySchema, 'DeliveryPage') } },
     },
     async (c, q) => c.json(await deps.deliveries.list(q), 200),
