@@ -65,7 +65,11 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     onCommit: (entries, units) => {
       dropCaches(entries);
       metrics?.commitUnits.observe(units);
-      for (const e of entries) metrics?.ledgerEntries.inc({ kind: e.kind });
+      if (metrics) {
+        const byKind = new Map<string, number>();
+        for (const e of entries) byKind.set(e.kind, (byKind.get(e.kind) ?? 0) + 1);
+        for (const [kind, n] of byKind) metrics.ledgerEntries.inc({ kind }, n);
+      }
       scheduler?.noteCommitted(entries);
       if (entries.some((e) => e.kind.startsWith('endpoint.'))) void digests?.sync().catch((err: unknown) => log.error({ err }, 'digest sync failed'));
     },

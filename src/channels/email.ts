@@ -204,7 +204,13 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       const from = req.from ?? opts.defaultFrom;
       const messageId = `<${req.deliveryId}@herald>`;
       const requestHeaders = { from, to: to.join(', '), subject, 'message-id': messageId };
-      const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.timeoutMs)]);
+      // Its own controller, not AbortSignal.any: req.signal is shared by every attempt and lives long.
+      const abort = new AbortController();
+      const onAbort = () => abort.abort(req.signal.reason);
+      if (req.signal.aborted) onAbort();
+      else req.signal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${req.timeoutMs} ms`, 'TimeoutError')), req.timeoutMs).unref();
+      const signal = abort.signal;
       try {
         const info = await transport.mailer.sendMail({
           from,
@@ -247,6 +253,9 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
           remote_address: transport.address,
           ...(d.permanent ? { permanent: true } : {}),
         };
+      } finally {
+        clearTimeout(timer);
+        req.signal.removeEventListener('abort', onAbort);
       }
     },
 

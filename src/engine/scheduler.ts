@@ -32,7 +32,9 @@ const MAX_IDLE_MS = 30_000;
 export class Scheduler {
   private readonly queue: DueQueue;
   private readonly limits: Limits;
-  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Aborts every attempt in flight once the shutdown grace is over (one signal for all of them). */
+  private abortAll = new AbortController();
   /** Leased deliveries waiting for a send slot, by endpoint. */
   private readonly waiting = new Map<EndpointKey, Leased[]>();
   private ticking = false;
@@ -49,6 +51,7 @@ export class Scheduler {
 
   start(): void {
     this.stopped = false;
+    if (this.abortAll.signal.aborted) this.abortAll = new AbortController();
     this.wake();
   }
 
@@ -182,7 +185,7 @@ export class Scheduler {
     }
   }
 
-  private launch(leased: Leased, abort = new AbortController()): void {
+  private launch(leased: Leased, signal = this.abortAll.signal): void {
     const key: EndpointKey = leased.delivery.endpoint_id;
     let slotHeld = true;
     const freeSlot = () => {
@@ -193,13 +196,13 @@ export class Scheduler {
       this.wake();
     };
     const done = this.deps
-      .run(leased, abort.signal, freeSlot)
+      .run(leased, signal, freeSlot)
       .catch((err: unknown) => this.deps.log.error({ err, delivery: leased.delivery.id }, 'attempt failed unexpectedly'))
       .finally(() => {
         freeSlot();
         this.running.delete(leased.delivery.id);
       });
-    this.running.set(leased.delivery.id, { abort, done });
+    this.running.set(leased.delivery.id, done);
   }
 
   /**
@@ -232,8 +235,7 @@ export class Scheduler {
     if (this.timer) clearTimeout(this.timer);
     await this.ticked;
     // Leased but never sent: recorded as interrupted, so they are due again at once after a restart.
-    const aborted = new AbortController();
-    aborted.abort();
+    const aborted = AbortSignal.abort();
     for (const [key, rows] of this.waiting) {
       for (const l of rows) {
         this.limits.startSend(key);
@@ -241,13 +243,13 @@ export class Scheduler {
       }
     }
     this.waiting.clear();
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    const all = () => Promise.all(this.running.values());
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([all(), new Promise((r) => (timeout = setTimeout(r, graceMs)))]);
     clearTimeout(timeout);
     if (this.running.size > 0) {
       this.deps.log.warn({ attempts: this.running.size }, 'shutdown grace elapsed: releasing attempts still in flight');
-      for (const r of this.running.values()) r.abort.abort();
+      this.abortAll.abort();
       await all();
     }
   }

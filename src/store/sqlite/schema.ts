@@ -105,10 +105,8 @@ export interface AttemptsTable {
   outcome: string | null;
   status_code: number | null;
   error: string | null;
-  request_headers_json: string | null;
-  response_headers_json: string | null;
-  response_body: string | null;
-  remote_address: string | null;
+  /** The ledger entry that recorded the attempt: its details (headers, response excerpt, remote address) are read there. */
+  entry_seq: number | null;
 }
 
 export interface IdempotencyKeysTable {

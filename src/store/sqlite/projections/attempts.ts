@@ -7,7 +7,7 @@ import type { AttemptReport } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
 import { trackEndpointHealth } from './endpoints.js';
 import { advanceJob } from './requeue-jobs.js';
-import { countActivity, json, type Projections } from './shared.js';
+import { countActivity, type Projections } from './shared.js';
 
 // The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
 // took to run them.
@@ -35,17 +35,15 @@ async function afterAttempt(db: Db, at: string, r: AttemptReport, delivery: { en
   }
 }
 
-const attemptColumns = (r: AttemptReport) => ({
+/** What the attempts row keeps of a finished attempt; its details stay in the entry (entry_seq). */
+const attemptColumns = (seq: number, r: AttemptReport) => ({
   started_at: r.started_at,
   finished_at: r.finished_at,
   duration_ms: r.duration_ms,
   outcome: r.outcome,
   status_code: r.status_code,
   error: r.error,
-  request_headers_json: json(r.request_headers),
-  response_headers_json: json(r.response_headers),
-  response_body: r.response_body,
-  remote_address: r.remote_address,
+  entry_seq: seq,
 });
 
 export const attemptProjections: Projections<
@@ -59,17 +57,14 @@ export const attemptProjections: Projections<
               WHERE deliveries.id = l.value ->> 'delivery_id'`.execute(db);
   },
 
-  'attempt.recorded': async (db, { at, body: r }) => {
-    await sql`INSERT INTO attempts (delivery_id, n, trigger, actor, lease_until, started_at, finished_at, duration_ms, outcome, status_code,
-                                    error, request_headers_json, response_headers_json, response_body, remote_address)
+  'attempt.recorded': async (db, { seq, at, body: r }) => {
+    await sql`INSERT INTO attempts (delivery_id, n, trigger, actor, lease_until, started_at, finished_at, duration_ms, outcome, status_code, error, entry_seq)
               VALUES (${r.delivery_id}, ${r.n}, ${r.trigger}, ${r.actor}, NULL, ${r.started_at}, ${r.finished_at}, ${r.duration_ms}, ${r.outcome},
-                      ${r.status_code}, ${r.error}, ${json(r.request_headers)}, ${json(r.response_headers)}, ${r.response_body}, ${r.remote_address})
+                      ${r.status_code}, ${r.error}, ${seq})
               -- an attempt leased by herald 0.1.0 (attempt.started) already has its row
               ON CONFLICT (delivery_id, n) DO UPDATE SET
                 started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
-                outcome = excluded.outcome, status_code = excluded.status_code, error = excluded.error,
-                request_headers_json = excluded.request_headers_json, response_headers_json = excluded.response_headers_json,
-                response_body = excluded.response_body, remote_address = excluded.remote_address`.execute(db);
+                outcome = excluded.outcome, status_code = excluded.status_code, error = excluded.error, entry_seq = excluded.entry_seq`.execute(db);
     await afterAttempt(db, at, r, await settleDelivery(db, at, r));
   },
 
@@ -110,16 +105,13 @@ export const attemptProjections: Projections<
         outcome: null,
         status_code: null,
         error: null,
-        request_headers_json: null,
-        response_headers_json: null,
-        response_body: null,
-        remote_address: null,
+        entry_seq: null,
       })
       .execute();
   },
 
-  'attempt.finished': async (db, { at, body: r }) => {
-    await db.updateTable('attempts').set(attemptColumns(r)).where('delivery_id', '=', r.delivery_id).where('n', '=', r.n).execute();
+  'attempt.finished': async (db, { seq, at, body: r }) => {
+    await db.updateTable('attempts').set(attemptColumns(seq, r)).where('delivery_id', '=', r.delivery_id).where('n', '=', r.n).execute();
     await afterAttempt(db, at, r, await settleDelivery(db, at, r));
   },
 

@@ -1,6 +1,6 @@
 // Read model of deliveries and attempts, and the engine's questions: what is due, whose lease expired.
 import type { Channel } from '../../../domain/endpoint.js';
-import type { DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
+import type { AttemptReport, DeliveryStatus, Trigger } from '../../../domain/ledger-entry.js';
 import { typeFilterRange } from '../../../domain/matching.js';
 import type { DeliveryMatch } from '../../../domain/requeue.js';
 import type { Outcome } from '../../../domain/retry-policy.js';
@@ -46,8 +46,11 @@ function toDelivery(r: DeliveriesTable): Delivery {
   };
 }
 
-function toAttempt(r: AttemptsTable): AttemptView {
-  const obj = (v: string | null) => (v == null ? null : (JSON.parse(v) as Record<string, string>));
+/** An attempts row with the body of the ledger entry that recorded it (null while unfinished). */
+type AttemptRow = AttemptsTable & { entry_body: string | null };
+
+function toAttempt(r: AttemptRow): AttemptView {
+  const details = r.entry_body == null ? null : (JSON.parse(r.entry_body) as Partial<AttemptReport>);
   return {
     n: r.n,
     started_at: r.started_at,
@@ -55,15 +58,19 @@ function toAttempt(r: AttemptsTable): AttemptView {
     duration_ms: r.duration_ms,
     outcome: r.outcome as Outcome | null,
     status_code: r.status_code,
-    response_body: r.response_body,
+    response_body: details?.response_body ?? null,
     error: r.error,
     trigger: r.trigger as Trigger,
     actor: r.actor,
-    request_headers: obj(r.request_headers_json),
-    response_headers: obj(r.response_headers_json),
-    remote_address: r.remote_address,
+    request_headers: details?.request_headers ?? null,
+    response_headers: details?.response_headers ?? null,
+    remote_address: details?.remote_address ?? null,
   };
 }
+
+/** Attempts with their entries' bodies, where the details are. */
+const attemptsWithDetails = (db: Db) =>
+  db.selectFrom('attempts as a').leftJoin('ledger as l', 'l.seq', 'a.entry_seq').selectAll('a').select('l.body as entry_body');
 
 /**
  * The list's filters as one condition (the list and requeue share it, so what a requeue touches is what
@@ -172,7 +179,7 @@ export async function deliveriesOfEvent(db: Db, eventId: string): Promise<Delive
  * is shown from its lease (the delivery's row), unfinished.
  */
 export async function attemptsOf(db: Db, deliveryId: string): Promise<AttemptView[]> {
-  const rows = await db.selectFrom('attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('n').execute();
+  const rows = await attemptsWithDetails(db).where('a.delivery_id', '=', deliveryId).orderBy('a.n').execute();
   const attempts = rows.map(toAttempt);
   const d = await getDelivery(db, deliveryId);
   if (d?.status === 'delivering' && !attempts.some((a) => a.n === d.attempts)) {
@@ -207,7 +214,9 @@ export async function recentFailures(db: Db, endpointId: string, window: number,
   const rows = await db
     .selectFrom(recent)
     .innerJoin('attempts as a', 'a.delivery_id', 'd.id')
+    .leftJoin('ledger as l', 'l.seq', 'a.entry_seq')
     .selectAll('a')
+    .select('l.body as entry_body')
     .where('a.outcome', 'not in', ['succeeded', 'interrupted'])
     .where('a.outcome', 'is not', null)
     .orderBy('a.finished_at', 'desc')
