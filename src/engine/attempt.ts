@@ -62,7 +62,7 @@ export class AttemptRunner {
     this.ctx.metrics.attemptSeconds.observe({ channel: d.channel }, (finished.getTime() - started.getTime()) / 1000);
 
     const outcome = await this.record({
-      delivery_id: d.id,
+      delivery: d,
       n,
       endpoint: endpoint ? { id: endpoint.id, channel: endpoint.channel, url: endpoint.url, retry: endpoint.retry } : null,
       event: event ? { id: event.id, type: event.type, subject: event.subject } : null,

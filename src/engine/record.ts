@@ -12,7 +12,8 @@ import type { Tx } from '../store/store.js';
 import { nextStep } from './outcome.js';
 
 export interface FinishedAttempt {
-  delivery_id: string;
+  /** The delivery as leased: while its lease holds, nothing else changes it. */
+  delivery: Delivery;
   n: number;
   endpoint: Pick<StoredEndpoint, 'id' | 'channel' | 'url' | 'retry'> | null;
   event: { id: string; type: string; subject: string | null } | null;
@@ -27,16 +28,15 @@ export interface FinishedAttempt {
 export type RecordOutcome = { recorded: false } | { recorded: true; status: AttemptRecord['delivery_status']; disabled: string | null };
 
 export async function recordAttempts(tx: Tx, ctx: RecordingContext, attempts: readonly FinishedAttempt[]): Promise<RecordOutcome[]> {
-  const current = new Map((await tx.deliveriesByIds(attempts.map((a) => a.delivery_id))).map((d) => [d.id, d]));
+  const inFlight = await tx.attemptsInFlight(attempts.map((a) => a.delivery.id));
   const outcomes: RecordOutcome[] = [];
   for (const a of attempts) {
-    const d = current.get(a.delivery_id);
     // The lease was taken back meanwhile (it expired and was reaped): this result is not recorded.
-    if (!d || d.status !== 'delivering' || d.attempts !== a.n) {
+    if (inFlight.get(a.delivery.id) !== a.n) {
       outcomes.push({ recorded: false });
       continue;
     }
-    outcomes.push(await recordOne(tx, ctx, d, a));
+    outcomes.push(await recordOne(tx, ctx, a.delivery, a));
   }
   return outcomes;
 }

@@ -39,7 +39,8 @@ export interface Tx {
   afterCommit(fn: () => void): void;
 
   getDelivery(id: string): Promise<Delivery | undefined>;
-  deliveriesByIds(ids: readonly string[]): Promise<Delivery[]>;
+  /** For each of these deliveries still leased (delivering), the number of its attempt in flight. */
+  attemptsInFlight(ids: readonly string[]): Promise<Map<string, number>>;
   /** Waiting deliveries of an endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
   dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<Delivery[]>;
   /**

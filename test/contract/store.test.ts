@@ -48,13 +48,20 @@ describe.each(STORES)('store contract: $name', (factory) => {
       append(store, received('evt_1')),
       append(store, received('evt_1')), // refused by the store: the event exists
       append(store, revoke('key_d')),
+      store.transact(async (tx) => {
+        await tx.append(received('evt_2'));
+        throw new Error('e fails after its event was counted');
+      }),
     ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'rejected']);
     expect((results[1] as PromiseRejectedResult).reason.message).toBe('b fails after writing');
     expect(commits).toHaveLength(1);
-    expect(commits[0]!.units).toBe(6);
+    expect(commits[0]!.units).toBe(7);
     expect(commits[0]!.entries.map((e) => [e.seq, e.stream])).toEqual([[1, 'key_a'], [2, 'evt_1'], [3, 'key_d']]);
     expect(await store.verify()).toMatchObject({ ok: true, entries: 3 });
+    // The per-minute counts take in only the units that were kept: one event received, not two.
+    const counted = await store.read.activity.between(new Date(0), new Date('2100-01-01T00:00:00Z'));
+    expect(counted.filter((a) => a.what === 'received').map((a) => a.n)).toEqual([1]);
     // The writer goes on.
     await append(store, revoke('key_e'));
     expect(await store.verify()).toMatchObject({ ok: true, entries: 4 });
@@ -160,6 +167,9 @@ describe.each(STORES)('store contract: $name', (factory) => {
     });
     expect(leased).toEqual(['msg_evt_a', 'msg_evt_b']);
     expect(await store.transact((tx) => tx.dueDeliveries('ep_1', tx.now(), 5))).toEqual([]); // leased rows are not due
+    expect(await store.transact((tx) => tx.attemptsInFlight(['msg_evt_a', 'msg_evt_b', 'msg_evt_c', 'msg_nope']))).toEqual(
+      new Map([['msg_evt_a', 1], ['msg_evt_b', 1]]),
+    );
     const d = await store.read.deliveries.getDelivery('msg_evt_a');
     expect(d).toMatchObject({ status: 'delivering', attempts: 1, lease_until: at(45).toISOString(), next_attempt_at: null });
     expect(await store.read.deliveries.attemptsOf('msg_evt_a')).toEqual([expect.objectContaining({ n: 1, finished_at: null, trigger: 'initial', actor: 'test' })]);

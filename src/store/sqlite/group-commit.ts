@@ -7,7 +7,7 @@ import { canonicalJson } from '../../domain/canonical-json.js';
 import { GENESIS_HASH, entryHashFromCanonicalBody, type EntryDraft, type EntryKind, type LedgerEntry } from '../../domain/ledger-entry.js';
 import type { StoreHooks, Unit } from '../store.js';
 import type { Db } from './connection.js';
-import { applyEntry } from './projections/index.js';
+import { Tally, applyEntry } from './projections/index.js';
 import { SqliteTx } from './sqlite-tx.js';
 
 interface Queued {
@@ -125,7 +125,8 @@ export class GroupCommit {
         throw isLocked(err) ? new LockedError(err) : err;
       }
       try {
-        await this.runUnits(conn, batch, settled);
+        const tally = await this.runUnits(conn, batch, settled);
+        await tally.flush(conn);
         await sql`COMMIT`.execute(conn);
       } catch (err) {
         await sql`ROLLBACK`.execute(conn).catch(() => {});
@@ -153,7 +154,10 @@ export class GroupCommit {
     return settled.length;
   }
 
-  private async runUnits(conn: Db, batch: Queued[], settled: Settled[]): Promise<void> {
+  /** Runs the units, each in a savepoint; returns the per-minute counts of those that were kept. */
+  private async runUnits(conn: Db, batch: Queued[], settled: Settled[]): Promise<Tally> {
+    const kept = new Tally();
+    let unitTally = new Tally();
     const head = await conn.selectFrom('ledger').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     let seq = head?.seq ?? 0;
     let hash = head?.hash ?? GENESIS_HASH;
@@ -167,7 +171,7 @@ export class GroupCommit {
       const entry = { ...draft, seq: next, at, prev_hash: hash, hash: entryHash } as LedgerEntry<K>;
       await sql`INSERT INTO ledger (seq, at, kind, stream, actor, body, prev_hash, hash)
                 VALUES (${next}, ${at}, ${draft.kind}, ${draft.stream}, ${draft.actor}, ${body}, ${hash}, ${entryHash})`.execute(conn);
-      await applyEntry(conn, entry as LedgerEntry);
+      await applyEntry(conn, entry as LedgerEntry, unitTally);
       seq = next;
       hash = entryHash;
       if (this.hooks.endsTransaction?.(entry as LedgerEntry)) endsHere = true;
@@ -175,12 +179,14 @@ export class GroupCommit {
     };
 
     for (const q of batch) {
+      unitTally = new Tally();
       const tx = new SqliteTx(conn, this.clock, append);
       const before = { seq, hash };
       await sql`SAVEPOINT unit`.execute(conn);
       try {
         const value = await q.unit(tx);
         await sql`RELEASE unit`.execute(conn);
+        kept.add(unitTally);
         settled.push({ ok: true, value, tx });
       } catch (error) {
         await sql`ROLLBACK TO unit`.execute(conn);
@@ -192,7 +198,8 @@ export class GroupCommit {
         endsHere = false;
         settled.push({ ok: false, error: storageProblem(error) });
       }
-      if (endsHere) return;
+      if (endsHere) return kept;
     }
+    return kept;
   }
 }

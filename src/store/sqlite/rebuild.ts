@@ -9,7 +9,7 @@ import { canonicalJson } from '../../domain/canonical-json.js';
 import type { LedgerEntry } from '../../domain/ledger-entry.js';
 import type { ProjectionDifference, RebuildReport } from '../records.js';
 import { type Db, migrateToLatest, openDatabase } from './connection.js';
-import { applyEntry } from './projections/index.js';
+import { Tally, applyEntry } from './projections/index.js';
 import { entriesAfter } from './queries/ledger.js';
 import { PROJECTIONS } from './schema.js';
 
@@ -47,7 +47,9 @@ async function replay(live: Db, scratch: Db): Promise<number> {
     const page = await entriesAfter(live, after, PAGE);
     if (page.length === 0) return entries;
     await scratch.transaction().execute(async (trx) => {
-      for (const row of page) await applyEntry(trx, { ...row, body: JSON.parse(row.body) } as LedgerEntry);
+      const tally = new Tally();
+      for (const row of page) await applyEntry(trx, { ...row, body: JSON.parse(row.body) } as LedgerEntry, tally);
+      await tally.flush(trx);
     });
     entries += page.length;
     after = page[page.length - 1]!.seq;

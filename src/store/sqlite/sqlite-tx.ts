@@ -4,7 +4,7 @@ import type { RecoveryPosition, RequeueSelection } from '../records.js';
 import type { Tx } from '../store.js';
 import type { Db } from './connection.js';
 import { countKeys } from './queries/api-keys.js';
-import { deliveriesByIds, dueDeliveries, getDelivery, heldDeliveries } from './queries/deliveries.js';
+import { attemptsInFlight, dueDeliveries, getDelivery, heldDeliveries } from './queries/deliveries.js';
 import { activeEndpoints, getEndpoint } from './queries/endpoints.js';
 import { getEvent } from './queries/events.js';
 import { findIdempotency } from './queries/idempotency.js';
@@ -44,8 +44,8 @@ export class SqliteTx implements Tx {
     return getDelivery(this.conn, id);
   }
 
-  deliveriesByIds(ids: readonly string[]) {
-    return deliveriesByIds(this.conn, ids);
+  attemptsInFlight(ids: readonly string[]) {
+    return attemptsInFlight(this.conn, ids);
   }
 
   dueDeliveries(endpointId: string | null, now: Date, limit: number) {

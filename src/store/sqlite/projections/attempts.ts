@@ -7,7 +7,7 @@ import type { AttemptReport } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
 import { trackEndpointHealth } from './endpoints.js';
 import { advanceJob } from './requeue-jobs.js';
-import { countActivity, type Projections } from './shared.js';
+import type { Projections, Tally } from './shared.js';
 
 // The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
 // took to run them.
@@ -24,8 +24,8 @@ async function settleDelivery(db: Db, at: string, r: Pick<AttemptReport, 'delive
 }
 
 /** What follows a finished attempt: the deliveries a digest carries share its fate; the endpoint's health. */
-async function afterAttempt(db: Db, at: string, r: AttemptReport, delivery: { endpoint_id: string | null; digest_events_json: string | null } | undefined) {
-  if (delivery) await countActivity(db, at, delivery.endpoint_id, r.outcome === 'interrupted' ? 'interrupted' : r.delivery_status);
+async function afterAttempt(db: Db, tally: Tally, at: string, r: AttemptReport, delivery: { endpoint_id: string | null; digest_events_json: string | null } | undefined) {
+  if (delivery) tally.count(at, delivery.endpoint_id, r.outcome === 'interrupted' ? 'interrupted' : r.delivery_status);
   if (delivery?.digest_events_json) {
     await db.updateTable('deliveries').set({ status: r.delivery_status, last_outcome: r.outcome, updated_at: at }).where('digest_id', '=', r.delivery_id).execute();
   }
@@ -57,7 +57,7 @@ export const attemptProjections: Projections<
               WHERE deliveries.id = l.value ->> 'delivery_id'`.execute(db);
   },
 
-  'attempt.recorded': async (db, { seq, at, body: r }) => {
+  'attempt.recorded': async (db, { seq, at, body: r }, tally) => {
     await sql`INSERT INTO attempts (delivery_id, n, trigger, actor, lease_until, started_at, finished_at, duration_ms, outcome, status_code, error, entry_seq)
               VALUES (${r.delivery_id}, ${r.n}, ${r.trigger}, ${r.actor}, NULL, ${r.started_at}, ${r.finished_at}, ${r.duration_ms}, ${r.outcome},
                       ${r.status_code}, ${r.error}, ${seq})
@@ -65,7 +65,7 @@ export const attemptProjections: Projections<
               ON CONFLICT (delivery_id, n) DO UPDATE SET
                 started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
                 outcome = excluded.outcome, status_code = excluded.status_code, error = excluded.error, entry_seq = excluded.entry_seq`.execute(db);
-    await afterAttempt(db, at, r, await settleDelivery(db, at, r));
+    await afterAttempt(db, tally, at, r, await settleDelivery(db, at, r));
   },
 
   'deliveries.requeued': async (db, { at, actor, body }) => {
@@ -110,12 +110,12 @@ export const attemptProjections: Projections<
       .execute();
   },
 
-  'attempt.finished': async (db, { seq, at, body: r }) => {
+  'attempt.finished': async (db, { seq, at, body: r }, tally) => {
     await db.updateTable('attempts').set(attemptColumns(seq, r)).where('delivery_id', '=', r.delivery_id).where('n', '=', r.n).execute();
-    await afterAttempt(db, at, r, await settleDelivery(db, at, r));
+    await afterAttempt(db, tally, at, r, await settleDelivery(db, at, r));
   },
 
-  'attempt.interrupted': async (db, { at, body }) => {
+  'attempt.interrupted': async (db, { at, body }, tally) => {
     await db
       .updateTable('attempts')
       .set({ finished_at: at, outcome: 'interrupted', error: body.reason })
@@ -123,6 +123,6 @@ export const attemptProjections: Projections<
       .where('n', '=', body.n)
       .execute();
     const delivery = await settleDelivery(db, at, { delivery_id: body.delivery_id, delivery_status: body.delivery_status, next_attempt_at: body.next_attempt_at, outcome: 'interrupted' });
-    if (delivery) await countActivity(db, at, delivery.endpoint_id, 'interrupted');
+    if (delivery) tally.count(at, delivery.endpoint_id, 'interrupted');
   },
 };

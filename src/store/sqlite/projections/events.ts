@@ -4,7 +4,7 @@ import { type Insertable, sql } from 'kysely';
 import { ingestAnswer } from '../../../domain/event.js';
 import type { Db } from '../connection.js';
 import type { DeliveriesTable } from '../schema.js';
-import { countActivity, json, notePosition, type Projections } from './shared.js';
+import { json, type Projections } from './shared.js';
 
 type NewDelivery = Pick<
   Insertable<DeliveriesTable>,
@@ -41,14 +41,14 @@ async function insertDeliveries(db: Db, rows: Insertable<DeliveriesTable>[]): Pr
 }
 
 export const eventProjections: Projections<'event.received' | 'digest.created'> = {
-  'event.received': async (db, { seq, at, actor, body }) => {
+  'event.received': async (db, { seq, at, actor, body }, tally) => {
     const ev = body.event;
     // Every ingested event runs these: SQL text, as kysely's builder cost more than SQLite took to run them.
     await sql`INSERT INTO events (id, seq, type, source, subject, user, occurred_at, received_at, data_json, notify_json, api_key_id)
               VALUES (${ev.id}, ${seq}, ${ev.type}, ${ev.source}, ${ev.subject}, ${ev.user}, ${ev.occurred_at}, ${ev.received_at},
                       ${JSON.stringify(ev.data)}, ${json(ev.notify)}, ${body.api_key_id})`.execute(db);
-    await countActivity(db, at, null, 'received');
-    await notePosition(db, seq, at);
+    tally.count(at, null, 'received');
+    tally.position(seq, at);
     if (body.deliveries.length > 0) {
       await insertDeliveries(
         db,
@@ -68,8 +68,8 @@ export const eventProjections: Projections<'event.received' | 'digest.created'> 
     }
   },
 
-  'digest.created': async (db, { seq, at, actor, body }) => {
-    await notePosition(db, seq, at);
+  'digest.created': async (db, { seq, at, actor, body }, tally) => {
+    tally.position(seq, at);
     // A digest delivery names (and takes the type of) the newest event it carries.
     const eventId = body.event_ids[body.event_ids.length - 1]!;
     const event = await db.selectFrom('events').select('type').where('id', '=', eventId).executeTakeFirst();

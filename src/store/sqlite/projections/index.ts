@@ -8,7 +8,7 @@ import { attemptProjections } from './attempts.js';
 import { endpointProjections } from './endpoints.js';
 import { eventProjections } from './events.js';
 import { requeueJobProjections } from './requeue-jobs.js';
-import type { Apply } from './shared.js';
+import type { Apply, Tally } from './shared.js';
 
 const projections: { [K in EntryKind]: Apply<K> } = {
   ...apiKeyProjections,
@@ -18,7 +18,9 @@ const projections: { [K in EntryKind]: Apply<K> } = {
   ...requeueJobProjections,
 };
 
-export async function applyEntry(db: Db, entry: LedgerEntry): Promise<void> {
+export async function applyEntry(db: Db, entry: LedgerEntry, tally: Tally): Promise<void> {
   const fn = projections[entry.kind] as Apply<EntryKind>;
-  await fn(db, entry);
+  await fn(db, entry, tally);
 }
+
+export { Tally } from './shared.js';

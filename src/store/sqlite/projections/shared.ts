@@ -1,24 +1,67 @@
 // What every projection file shares: the shape of one projection, the JSON column helper, and the
-// per-minute activity counts.
+// per-minute counts and positions.
 import { sql } from 'kysely';
 import type { EntryKind, LedgerEntry } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
 
-export type Apply<K extends EntryKind> = (db: Db, e: LedgerEntry<K>) => Promise<void>;
+/** Applies one entry: its rows in `db`, its per-minute counts in `tally` (written at the end of the transaction). */
+export type Apply<K extends EntryKind> = (db: Db, e: LedgerEntry<K>, tally: Tally) => Promise<void>;
 
 /** The projections for a group of entry kinds: one function per kind. */
 export type Projections<K extends EntryKind> = { [P in K]: Apply<P> };
 
 export const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
 
-/** Counts one thing that happened in the minute of `at` (events received; attempts by their result, per endpoint). */
-export async function countActivity(db: Db, at: string, endpointId: string | null, what: string): Promise<void> {
-  await sql`INSERT INTO activity (minute, endpoint_id, what, n) VALUES (${at.slice(0, 16)}, ${endpointId ?? ''}, ${what}, 1)
-            ON CONFLICT (minute, endpoint_id, what) DO UPDATE SET n = n + 1`.execute(db);
-}
+/**
+ * The per-minute counts (activity) and positions (minute_positions) that entries add to, gathered in
+ * memory and written once per transaction: a batch of entries touches a few minutes, and one upsert per
+ * minute replaces one per entry. Sums and min/max do not depend on order, so replay writes the same.
+ */
+export class Tally {
+  private readonly activity = new Map<string, { minute: string; endpoint_id: string; what: string; n: number }>();
+  private readonly positions = new Map<string, { first: number; last: number }>();
 
-/** An entry that made deliveries: its minute's range of ledger positions takes it in (time filters use it). */
-export async function notePosition(db: Db, seq: number, at: string): Promise<void> {
-  await sql`INSERT INTO minute_positions (minute, first_seq, last_seq) VALUES (${at.slice(0, 16)}, ${seq}, ${seq})
-            ON CONFLICT (minute) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)`.execute(db);
+  /** One thing that happened in the minute of `at` (an event received; an attempt's result, per endpoint). */
+  count(at: string, endpointId: string | null, what: string, n = 1): void {
+    const minute = at.slice(0, 16);
+    const endpoint_id = endpointId ?? '';
+    const key = `${minute}\u0000${endpoint_id}\u0000${what}`;
+    const row = this.activity.get(key);
+    if (row) row.n += n;
+    else this.activity.set(key, { minute, endpoint_id, what, n });
+  }
+
+  /** An entry that made deliveries: its minute's range of ledger positions takes it in (time filters use it). */
+  position(seq: number, at: string): void {
+    this.span(at.slice(0, 16), seq, seq);
+  }
+
+  private span(minute: string, first: number, last: number): void {
+    const p = this.positions.get(minute);
+    if (!p) this.positions.set(minute, { first, last });
+    else {
+      p.first = Math.min(p.first, first);
+      p.last = Math.max(p.last, last);
+    }
+  }
+
+  /** Adds another tally's counts to this one (a unit's, once it is kept). */
+  add(other: Tally): void {
+    for (const r of other.activity.values()) this.count(r.minute, r.endpoint_id, r.what, r.n);
+    for (const [minute, p] of other.positions) this.span(minute, p.first, p.last);
+  }
+
+  /** Writes what was gathered, and starts again empty. */
+  async flush(db: Db): Promise<void> {
+    for (const r of this.activity.values()) {
+      await sql`INSERT INTO activity (minute, endpoint_id, what, n) VALUES (${r.minute}, ${r.endpoint_id}, ${r.what}, ${r.n})
+                ON CONFLICT (minute, endpoint_id, what) DO UPDATE SET n = n + excluded.n`.execute(db);
+    }
+    for (const [minute, p] of this.positions) {
+      await sql`INSERT INTO minute_positions (minute, first_seq, last_seq) VALUES (${minute}, ${p.first}, ${p.last})
+                ON CONFLICT (minute) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)`.execute(db);
+    }
+    this.activity.clear();
+    this.positions.clear();
+  }
 }

@@ -163,10 +163,11 @@ export async function getDelivery(db: Db, id: string): Promise<Delivery | undefi
   return rows[0] && toDelivery(rows[0]);
 }
 
-export async function deliveriesByIds(db: Db, ids: readonly string[]): Promise<Delivery[]> {
-  if (ids.length === 0) return [];
-  const { rows } = await sql<DeliveriesTable>`SELECT * FROM deliveries WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`.execute(db);
-  return rows.map(toDelivery);
+export async function attemptsInFlight(db: Db, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; attempts: number }>`
+    SELECT id, attempts FROM deliveries WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND status = 'delivering'`.execute(db);
+  return new Map(rows.map((r) => [r.id, r.attempts]));
 }
 
 export async function deliveriesOfEvent(db: Db, eventId: string): Promise<Delivery[]> {
