@@ -1,9 +1,9 @@
 // What every store must do, run against each store in STORES: appends and the hash chain, group
 // commit with a failing unit, reads and paging, leases and their expiry, idempotency, verify and rebuild.
 import { describe, expect, it } from 'vitest';
-import type { LedgerEntry } from '../../src/domain/ledger-entry.js';
+import type { EntryDraft, LedgerEntry } from '../../src/domain/ledger-entry.js';
 import type { Store, StoreHooks, Tx } from '../../src/store/store.js';
-import { T0, at, endpointCreated, received, revoke } from './drafts.js';
+import { T0, at, endpointCreated, received, revoke, settled } from './drafts.js';
 import { STORES, appendAll, storePerTest } from './stores.js';
 
 describe.each(STORES)('store contract: $name', (factory) => {
@@ -65,6 +65,39 @@ describe.each(STORES)('store contract: $name', (factory) => {
     // The writer goes on.
     await append(store, revoke('key_e'));
     expect(await store.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it("keeps an endpoint's health in entry order, within a transaction, and without the units rolled back", async () => {
+    const store = await open();
+    await append(store, endpointCreated('ep_h'), ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => received(`h${i}`, { endpoint: 'ep_h' })));
+    const attempt = (id: string, status: 'succeeded' | 'failed' | 'dead', s: number) => {
+      const d = settled(`msg_${id}`, status);
+      return { ...d, body: { ...d.body, started_at: at(s).toISOString() } };
+    };
+    const enabled: EntryDraft<'endpoint.enabled'> = { kind: 'endpoint.enabled', stream: 'ep_h', actor: 'test', body: { id: 'ep_h', reason: null } };
+    const health = async () => {
+      const e = await store.read.endpoints.getEndpoint('ep_h');
+      return { failing_since: e?.failing_since, consecutive_dead: e?.consecutive_dead };
+    };
+    // A death, a success (clean again), then a failure and a death: failing since the failure, one dead.
+    await append(store, attempt('h1', 'dead', 1), attempt('h2', 'succeeded', 2), attempt('h3', 'failed', 3), attempt('h4', 'dead', 4));
+    expect(await health()).toEqual({ failing_since: at(3).toISOString(), consecutive_dead: 1 });
+    // One transaction: a death kept, an enable rolled back (so the death still counts), a failure.
+    const units = await Promise.allSettled([
+      append(store, attempt('h5', 'dead', 5)),
+      store.transact(async (tx) => {
+        await tx.append(enabled);
+        throw new Error('rolled back');
+      }),
+      append(store, attempt('h6', 'failed', 6)),
+    ]);
+    expect(units.map((u) => u.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(commits.at(-1)!.units).toBe(3);
+    expect(await health()).toEqual({ failing_since: at(3).toISOString(), consecutive_dead: 2 });
+    // Enabling starts clean: a death before it in the same unit no longer counts, one after it does.
+    await append(store, attempt('h7', 'dead', 7), enabled, attempt('h8', 'dead', 8));
+    expect(await health()).toEqual({ failing_since: at(8).toISOString(), consecutive_dead: 1 });
+    expect(await store.rebuildCheck()).toMatchObject({ differences: [] });
   });
 
   it('runs afterCommit only for units that committed', async () => {

@@ -5,7 +5,6 @@
 import { sql } from 'kysely';
 import type { AttemptReport } from '../../../domain/ledger-entry.js';
 import type { Db } from '../connection.js';
-import { trackEndpointHealth } from './endpoints.js';
 import { advanceJob } from './requeue-jobs.js';
 import type { Projections, Tally } from './shared.js';
 
@@ -31,7 +30,7 @@ async function afterAttempt(db: Db, tally: Tally, at: string, r: AttemptReport, 
   }
   // An interruption is herald's own doing, not the endpoint's: its health stays as it was.
   if (delivery?.endpoint_id && r.outcome !== 'interrupted') {
-    await trackEndpointHealth(db, delivery.endpoint_id, r.outcome === 'succeeded', r.delivery_status === 'dead', r.started_at);
+    tally.attempted(delivery.endpoint_id, r.outcome === 'succeeded', r.delivery_status === 'dead', r.started_at);
   }
 }
 

@@ -84,7 +84,8 @@ export const endpointProjections: Projections<
       .execute();
   },
 
-  'endpoint.enabled': async (db, { at, body }) => {
+  'endpoint.enabled': async (db, { at, body }, tally) => {
+    tally.healthReset(body.id);
     await db
       .updateTable('endpoints')
       .set({ enabled: 1, disabled_reason: null, failing_since: null, consecutive_dead: 0, updated_at: at })
@@ -110,23 +111,3 @@ export const endpointProjections: Projections<
       .execute();
   },
 };
-
-/**
- * Circuit-breaker inputs: since when every attempt has failed, and how many deliveries died in a row.
- * Every successful attempt passes here; a healthy endpoint's row is left untouched (no page to write).
- */
-export async function trackEndpointHealth(db: Db, endpointId: string, succeeded: boolean, died: boolean, startedAt: string): Promise<void> {
-  if (succeeded) {
-    await sql`UPDATE endpoints SET failing_since = NULL, consecutive_dead = 0
-              WHERE id = ${endpointId} AND (failing_since IS NOT NULL OR consecutive_dead != 0)`.execute(db);
-    return;
-  }
-  await db
-    .updateTable('endpoints')
-    .set((eb) => ({
-      failing_since: eb.fn.coalesce('failing_since', eb.val(startedAt)),
-      consecutive_dead: died ? eb('consecutive_dead', '+', 1) : eb.ref('consecutive_dead'),
-    }))
-    .where('id', '=', endpointId)
-    .execute();
-}

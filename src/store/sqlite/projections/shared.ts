@@ -13,13 +13,25 @@ export type Projections<K extends EntryKind> = { [P in K]: Apply<P> };
 export const json = (v: unknown) => (v == null ? null : JSON.stringify(v));
 
 /**
- * The per-minute counts (activity) and positions (minute_positions) that entries add to, gathered in
- * memory and written once per transaction: a batch of entries touches a few minutes, and one upsert per
- * minute replaces one per entry. Sums and min/max do not depend on order, so replay writes the same.
+ * An endpoint's health after a run of attempts, as a change to apply: `reset` when one succeeded (the
+ * run starts clean from there), then since when the attempts after it failed, and how many died.
+ */
+interface HealthChange {
+  reset: boolean;
+  failingSince: string | null;
+  dead: number;
+}
+
+/**
+ * What many entries add to, gathered in memory and written once per transaction: the per-minute counts
+ * (activity) and positions (minute_positions), and endpoints' health. A batch of entries touches a few
+ * minutes and endpoints, and one statement for each replaces one per entry. Sums and min/max do not
+ * depend on order; health changes compose in entry order; so replay writes the same.
  */
 export class Tally {
   private readonly activity = new Map<string, { minute: string; endpoint_id: string; what: string; n: number }>();
   private readonly positions = new Map<string, { first: number; last: number }>();
+  private readonly health = new Map<string, HealthChange>();
 
   /** One thing that happened in the minute of `at` (an event received; an attempt's result, per endpoint). */
   count(at: string, endpointId: string | null, what: string, n = 1): void {
@@ -45,10 +57,33 @@ export class Tally {
     }
   }
 
-  /** Adds another tally's counts to this one (a unit's, once it is kept). */
-  add(other: Tally): void {
-    for (const r of other.activity.values()) this.count(r.minute, r.endpoint_id, r.what, r.n);
-    for (const [minute, p] of other.positions) this.span(minute, p.first, p.last);
+  /**
+   * Circuit-breaker inputs after an attempt: since when every attempt has failed, and how many
+   * deliveries died in a row. A success starts clean.
+   */
+  attempted(endpointId: string, succeeded: boolean, died: boolean, startedAt: string): void {
+    this.changeHealth(endpointId, succeeded ? { reset: true, failingSince: null, dead: 0 } : { reset: false, failingSince: startedAt, dead: died ? 1 : 0 });
+  }
+
+  /** The endpoint's health was written clean (created, enabled): what came before no longer counts. */
+  healthReset(endpointId: string): void {
+    this.health.set(endpointId, { reset: true, failingSince: null, dead: 0 });
+  }
+
+  private changeHealth(endpointId: string, next: HealthChange): void {
+    const h = this.health.get(endpointId);
+    if (!h || next.reset) this.health.set(endpointId, { ...next });
+    else {
+      h.failingSince ??= next.failingSince;
+      h.dead += next.dead;
+    }
+  }
+
+  /** Adds a later tally to this one (a unit's, once it is kept). */
+  add(later: Tally): void {
+    for (const r of later.activity.values()) this.count(r.minute, r.endpoint_id, r.what, r.n);
+    for (const [minute, p] of later.positions) this.span(minute, p.first, p.last);
+    for (const [endpointId, h] of later.health) this.changeHealth(endpointId, h);
   }
 
   /** Writes what was gathered, and starts again empty. */
@@ -61,7 +96,20 @@ export class Tally {
       await sql`INSERT INTO minute_positions (minute, first_seq, last_seq) VALUES (${minute}, ${p.first}, ${p.last})
                 ON CONFLICT (minute) DO UPDATE SET first_seq = min(first_seq, excluded.first_seq), last_seq = max(last_seq, excluded.last_seq)`.execute(db);
     }
+    for (const [id, h] of this.health) {
+      if (h.reset && h.failingSince === null) {
+        // A healthy endpoint's row is left untouched (no page to write).
+        await sql`UPDATE endpoints SET failing_since = NULL, consecutive_dead = 0
+                  WHERE id = ${id} AND (failing_since IS NOT NULL OR consecutive_dead != 0)`.execute(db);
+      } else if (h.reset) {
+        await sql`UPDATE endpoints SET failing_since = ${h.failingSince}, consecutive_dead = ${h.dead} WHERE id = ${id}`.execute(db);
+      } else {
+        await sql`UPDATE endpoints SET failing_since = coalesce(failing_since, ${h.failingSince}), consecutive_dead = consecutive_dead + ${h.dead}
+                  WHERE id = ${id}`.execute(db);
+      }
+    }
     this.activity.clear();
     this.positions.clear();
+    this.health.clear();
   }
 }
