@@ -23,7 +23,7 @@ import { HttpClient } from './channels/http-client.js';
 import { createSenders } from './channels/senders.js';
 import { validateTemplates } from './channels/templates.js';
 import { AttemptRunner } from './engine/attempt.js';
-import { batched } from './engine/batcher.js';
+import { batched } from './services/batcher.js';
 import { Digests } from './engine/digests.js';
 import { leaseDue } from './engine/lease.js';
 import { Maintenance } from './engine/maintenance.js';

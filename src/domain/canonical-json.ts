@@ -25,16 +25,25 @@ function write(value: unknown): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map((v) => (skipped(v) ? 'null' : write(v))).join(',')}]`;
+      // Built by concatenation (no array of parts per object): this runs for every ledger entry.
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          const v: unknown = value[i];
+          out += (i === 0 ? '' : ',') + (skipped(v) ? 'null' : write(v));
+        }
+        return `${out}]`;
+      }
       const withToJson = value as { toJSON?: () => unknown };
       if (typeof withToJson.toJSON === 'function') return write(withToJson.toJSON());
       const record = value as Record<string, unknown>;
-      const parts: string[] = [];
+      let out = '{';
       for (const key of Object.keys(record).sort()) {
         const v = record[key];
-        if (!skipped(v)) parts.push(`${canonicalString(key)}:${write(v)}`);
+        if (skipped(v)) continue;
+        out += (out.length === 1 ? '' : ',') + canonicalString(key) + ':' + write(v);
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     default:
       throw new TypeError(`a ${typeof value} has no JSON form`);

@@ -1,6 +1,6 @@
 // The unit of work that records finished attempts: one attempt.recorded entry each, and what follows
 // from it: the next retry, a dead delivery's delivery.exhausted event, an endpoint disabled by a
-// 410 Gone. Attempts that finish together are recorded in one unit (see batcher.ts).
+// 410 Gone. Attempts that finish together are recorded in one unit (see services/batcher.ts).
 import type { SendResult } from '../channels/channel.js';
 import type { AttemptRecord } from '../domain/ledger-entry.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';

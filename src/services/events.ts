@@ -6,7 +6,8 @@ import { type PostedEvent, postedEventSchema } from '../domain/event.js';
 import { checkKey, parseIdempotencyKey } from '../domain/idempotency-key.js';
 import type { EventFilters } from '../store/records.js';
 import type { Principal, ServiceContext } from './context.js';
-import { type IngestItem, type IngestOutcome, ingestUnit, replayOf } from './ingest.js';
+import { type IngestItem, type IngestOutcome, type IngestWork, ingestUnit, replayOf } from './ingest.js';
+import { batched } from './batcher.js';
 import { yieldToOthers } from './turns.js';
 
 export interface IngestResult {
@@ -72,9 +73,12 @@ export class EventsService {
     };
   }
 
-  private record(principal: Principal, items: IngestItem[]): Promise<IngestOutcome[]> {
-    return this.ctx.store.transact((tx) => ingestUnit(tx, this.ctx, principal, items));
+  private record(work: IngestWork[]): Promise<IngestOutcome[]> {
+    return this.ctx.store.transact((tx) => ingestUnit(tx, this.ctx, work));
   }
+
+  /** Single events that arrive together are recorded in one unit (one savepoint, not one each). */
+  private readonly recordOne = batched((work: IngestWork[]) => this.record(work));
 
   /** One event, validated by the route; `raw` is the body as sent (its fingerprint identifies a retry). */
   async ingest(principal: Principal, keyHeader: string | undefined, event: PostedEvent, raw: unknown): Promise<IngestResult> {
@@ -83,10 +87,10 @@ export class EventsService {
     const slot = await this.claim(principal, item);
     if (typeof slot !== 'string') return slot;
     try {
-      const [outcome] = await this.record(principal, [item]);
-      if (!outcome!.ok) throw new HeraldError(outcome!.error.type, outcome!.error.detail);
-      this.count(outcome!);
-      return { status: outcome!.status, body: outcome!.body, replayed: outcome!.replayed };
+      const outcome = await this.recordOne({ principal, item });
+      if (!outcome.ok) throw new HeraldError(outcome.error.type, outcome.error.detail);
+      this.count(outcome);
+      return { status: outcome.status, body: outcome.body, replayed: outcome.replayed };
     } finally {
       this.inFlight.delete(slot);
     }
@@ -128,10 +132,7 @@ export class EventsService {
       // the deliveries' leases and records keep getting their turn while it is recorded.
       for (let start = 0; start < todo.length; start += BATCH_ITEMS_PER_UNIT) {
         const chunk = todo.slice(start, start + BATCH_ITEMS_PER_UNIT);
-        const outcomes = await this.record(
-          principal,
-          chunk.map((t) => t.item),
-        );
+        const outcomes = await this.record(chunk.map((t) => ({ principal, item: t.item })));
         outcomes.forEach((o, n) => {
           const { i, item } = chunk[n]!;
           if (o.ok) {

@@ -20,10 +20,20 @@ export type IngestOutcome =
   | { ok: true; status: number; body: unknown; replayed: boolean }
   | { ok: false; error: { type: HeraldError['type']; detail?: string | undefined } };
 
-/** Records the items in order; a key repeated among them is a replay of (or a 422 against) the first. */
-export async function ingestUnit(tx: Tx, ctx: RecordingContext, principal: Principal, items: IngestItem[]): Promise<IngestOutcome[]> {
+/** An item and the API key that sent it. */
+export interface IngestWork {
+  principal: Principal;
+  item: IngestItem;
+}
+
+/**
+ * Records the items in order (one batch's, or single requests that arrived together); a key repeated
+ * among them is a replay of (or a 422 against) the first. An item's own problem is its outcome; only a
+ * storage failure fails the unit.
+ */
+export async function ingestUnit(tx: Tx, ctx: RecordingContext, work: readonly IngestWork[]): Promise<IngestOutcome[]> {
   const outcomes: IngestOutcome[] = [];
-  for (const item of items) {
+  for (const { principal, item } of work) {
     try {
       outcomes.push(await recordOnce(tx, ctx, principal, item));
     } catch (err) {
