@@ -1,7 +1,7 @@
 // How many attempts may start now: a global bound on sends in flight, a bound per endpoint (so one slow
 // receiver cannot hold every slot), and an endpoint's own rate limit (a token bucket holding up to one
-// second's worth). The scheduler may lease up to one more round ahead of the sends (LEASE_AHEAD), so a
-// slot freed by a finished send starts the next delivery at once, without waiting for a lease to commit.
+// second's worth). The scheduler may lease a few rounds ahead of the sends (LEASE_AHEAD), so a slot
+// freed by a finished send starts the next delivery at once, without waiting for a lease to commit.
 // Pure bookkeeping.
 import type { StoredEndpoint } from '../store/records.js';
 
@@ -10,8 +10,11 @@ export type EndpointKey = string | null;
 
 type RateLimit = NonNullable<StoredEndpoint['rate_limit']>;
 
-/** Leases held per slot: the one sending and one waiting for it. */
-const LEASE_AHEAD = 2;
+/**
+ * Leases held per slot: the one sending and up to three waiting. A lease lands only with a commit (and
+ * commits are at least a few milliseconds apart), so a fast receiver's slots must not run dry meanwhile.
+ */
+const LEASE_AHEAD = 4;
 
 interface Bucket {
   tokens: number;

@@ -1,6 +1,6 @@
 // The scheduler loop: for each endpoint with due work (due-queue.ts), as many deliveries as the limits
 // allow (limits.ts), leased in one unit of work for all endpoints, then sent as slots allow; a lease
-// can run one round ahead of the sends, so a freed slot starts its next delivery at once. New work and
+// can run a few rounds ahead of the sends, so a freed slot starts its next delivery at once. New work and
 // finished sends wake the loop; when idle it sleeps until the next due time (no busy polling).
 import type { LedgerEntry } from '../domain/ledger-entry.js';
 import type { Logger } from '../logger.js';

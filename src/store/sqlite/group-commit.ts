@@ -168,7 +168,7 @@ export class GroupCommit {
     return settled.length;
   }
 
-  /** Runs the units, each in a savepoint; returns the per-minute counts of those that were kept. */
+  /** Runs the units, each in a savepoint; returns what the kept ones gathered for the end of the transaction. */
   private async runUnits(conn: Db, batch: Queued[], settled: Settled[]): Promise<Tally> {
     const kept = new Tally();
     let unitTally = new Tally();
