@@ -1,0 +1,66 @@
+// The shared HTTP client against real servers on 127.0.0.1: an answer whose body stalls after its head,
+// one abort signal for many posts, redacted headers.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HttpClient } from '../../src/channels/http-client.js';
+
+let server: Server | undefined;
+const http = new HttpClient({ allowPrivateNetworks: true, userAgent: 'herald/test' });
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r) ?? r(undefined));
+  server = undefined;
+});
+
+/** A server whose answers `handle` writes; resolves to its URL. */
+async function serve(handle: Parameters<typeof createServer>[1]): Promise<string> {
+  server = createServer(handle);
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+}
+
+describe('HttpClient.post', () => {
+  it('keeps an answer whose body stalls after its head: the status counts, the body is what came', async () => {
+    const url = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial'); // and never ends
+    });
+    const started = Date.now();
+    const result = await http.post({ url, headers: {}, body: '{}', timeoutMs: 300, signal: new AbortController().signal });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(result).toMatchObject({ outcome: 'succeeded', status_code: 200, response_body: 'partial' });
+    expect(result.response_headers).toMatchObject({ 'content-type': 'text/plain' });
+    expect(result.remote_address).toMatch(/^127\.0\.0\.1:\d+$/);
+  });
+
+  it('aborts every post in flight on one signal, and answers a post on an aborted signal without sending it', async () => {
+    let arrived = 0;
+    const url = await serve((req) => {
+      arrived++;
+      req.resume(); // never answers
+    });
+    const stop = new AbortController();
+    const posts = [1, 2, 3].map(() => http.post({ url, headers: {}, body: '{}', timeoutMs: 10_000, signal: stop.signal }));
+    while (arrived < 3) await new Promise((r) => setTimeout(r, 10));
+    stop.abort(new Error('herald is stopping'));
+    for (const r of await Promise.all(posts)) expect(r).toMatchObject({ outcome: 'network_error', status_code: null, error: expect.stringMatching(/stopping/) });
+    const late = await http.post({ url, headers: {}, body: '{}', timeoutMs: 10_000, signal: stop.signal });
+    expect(late).toMatchObject({ outcome: 'network_error', error: expect.stringMatching(/stopping/) });
+    expect(arrived).toBe(3);
+  });
+
+  it('records the headers it sent, with the values of the named ones redacted', async () => {
+    let seen: Record<string, unknown> = {};
+    const url = await serve((req, res) => {
+      seen = req.headers;
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    const result = await http.post({ url, headers: { 'X-Token': 'hunter2', 'webhook-id': 'msg_1' }, body: '{}', timeoutMs: 5_000, signal: new AbortController().signal, redactHeaders: ['X-Token'] });
+    expect(seen['x-token']).toBe('hunter2');
+    expect(result.request_headers).toEqual({ 'content-type': 'application/json', 'user-agent': 'herald/test', 'x-token': '[redacted]', 'webhook-id': 'msg_1' });
+  });
+});
