@@ -2,11 +2,13 @@
 // one abort signal for many posts, redacted headers.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HttpClient } from '../../src/channels/http-client.js';
 
 let server: Server | undefined;
 const http = new HttpClient({ allowPrivateNetworks: true, userAgent: 'herald/test' });
+
+afterAll(() => http.close());
 
 afterEach(async () => {
   server?.closeAllConnections();
