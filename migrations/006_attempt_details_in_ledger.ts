@@ -20,7 +20,7 @@ export async function up(outer: Kysely<any>): Promise<void> {
 export async function down(outer: Kysely<any>): Promise<void> {
   await outer.transaction().execute(async (db) => {
     for (const column of DETAILS) await db.schema.alterTable('attempts').addColumn(column, 'text').execute();
-    await sql`UPDATE attempts SET request_headers_json = l.body -> 'request_headers', response_headers_json = l.body -> 'response_headers',
+    await sql`UPDATE attempts SET request_headers_json = nullif(l.body -> 'request_headers', 'null'), response_headers_json = nullif(l.body -> 'response_headers', 'null'),
                                   response_body = l.body ->> 'response_body', remote_address = l.body ->> 'remote_address'
               FROM ledger AS l WHERE l.seq = attempts.entry_seq`.execute(db);
     await db.schema.alterTable('attempts').dropColumn('entry_seq').execute();

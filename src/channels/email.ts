@@ -1,5 +1,6 @@
 // Email over SMTP (nodemailer): one pooled transport per SMTP URL, subject/text/HTML from the
 // endpoint's templates or herald's defaults, and the server's reply recorded as the outcome.
+import { setMaxListeners } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import nodemailer, { type NodemailerError, type SMTPPoolOptions, type SMTPPoolSentMessageInfo, type Transporter } from 'nodemailer';
 import type { Outcome } from '../domain/retry-policy.js';
@@ -204,11 +205,15 @@ export function createEmailSender(opts: EmailSenderOptions): EmailSender {
       const from = req.from ?? opts.defaultFrom;
       const messageId = `<${req.deliveryId}@herald>`;
       const requestHeaders = { from, to: to.join(', '), subject, 'message-id': messageId };
-      // Its own controller, not AbortSignal.any: req.signal is shared by every attempt and lives long.
+      // Its own controller, not AbortSignal.any: req.signal is shared by every attempt and lives long,
+      // and every email in flight listens on it (so no listener-count warning past ten).
       const abort = new AbortController();
       const onAbort = () => abort.abort(req.signal.reason);
       if (req.signal.aborted) onAbort();
-      else req.signal.addEventListener('abort', onAbort, { once: true });
+      else {
+        setMaxListeners(0, req.signal);
+        req.signal.addEventListener('abort', onAbort, { once: true });
+      }
       const timer = setTimeout(() => abort.abort(new DOMException(`no answer within ${req.timeoutMs} ms`, 'TimeoutError')), req.timeoutMs).unref();
       const signal = abort.signal;
       try {

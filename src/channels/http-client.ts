@@ -81,7 +81,7 @@ export class HttpClient {
     let sent = headers;
     if (req.redactHeaders && req.redactHeaders.length > 0) {
       sent = { ...headers };
-      for (const name of req.redactHeaders) if (name.toLowerCase() in sent) sent[name.toLowerCase()] = '[redacted]';
+      for (const name of req.redactHeaders) if (Object.hasOwn(sent, name.toLowerCase())) sent[name.toLowerCase()] = '[redacted]';
     }
     let url: URL;
     try {
