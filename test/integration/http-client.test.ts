@@ -54,6 +54,23 @@ describe('HttpClient.post', () => {
     expect(arrived).toBe(3);
   });
 
+  it('times out a post still waiting for a free connection (all 64 are busy), and never sends it', async () => {
+    let arrived = 0;
+    const url = await serve((req) => {
+      arrived++;
+      req.resume(); // never answers: every connection stays busy until its post times out
+    });
+    const post = (timeoutMs: number) => http.post({ url, headers: {}, body: '{}', timeoutMs, signal: new AbortController().signal });
+    const busy = Array.from({ length: 64 }, () => post(1_000));
+    while (arrived < 64) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    expect(await post(200)).toMatchObject({ outcome: 'timeout', status_code: null });
+    expect(Date.now() - started).toBeLessThan(900); // it did not wait for a connection to come free
+    for (const r of await Promise.all(busy)) expect(r).toMatchObject({ outcome: 'timeout' });
+    await new Promise((r) => setTimeout(r, 200)); // the freed connections would have carried it by now
+    expect(arrived).toBe(64);
+  });
+
   it('records the headers it sent, with the values of the named ones redacted', async () => {
     let seen: Record<string, unknown> = {};
     const url = await serve((req, res) => {
