@@ -6,7 +6,7 @@ import type { Lease } from '../domain/ledger-entry.js';
 import type { EventRecord } from '../domain/event.js';
 import type { RecordingContext } from '../services/record-event.js';
 import { SYSTEM } from '../services/context.js';
-import type { Delivery, StoredEndpoint } from '../store/records.js';
+import type { DueDelivery, StoredEndpoint } from '../store/records.js';
 import type { Tx } from '../store/store.js';
 import type { EndpointKey } from './limits.js';
 
@@ -16,8 +16,8 @@ export interface LeaseRequest {
 }
 
 export interface Leased {
-  /** The delivery as leased (status delivering, its attempts counting this one). */
-  delivery: Delivery;
+  /** The delivery as leased (its attempts counting this one). */
+  delivery: DueDelivery;
   n: number;
   leaseUntil: string;
   /** The endpoint as the lease saw it (null for an event's own recipients). */
@@ -38,7 +38,7 @@ export async function leaseDue(tx: Tx, ctx: RecordingContext, requests: readonly
     for (const d of await tx.dueDeliveries(r.endpoint, now, r.max)) {
       const n = d.attempts + 1;
       leases.push({ delivery_id: d.id, n, lease_until: leaseUntil });
-      leased.push({ delivery: { ...d, status: 'delivering', attempts: n, lease_until: leaseUntil, next_attempt_at: null }, n, leaseUntil, endpoint });
+      leased.push({ delivery: { ...d, attempts: n }, n, leaseUntil, endpoint });
     }
   }
   if (leases.length > 0) await tx.append({ kind: 'attempts.leased', stream: 'scheduler', actor: SYSTEM.name, body: { leases } });

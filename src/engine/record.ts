@@ -7,13 +7,13 @@ import type { RetryPolicy } from '../domain/retry-policy.js';
 import { SYSTEM } from '../services/context.js';
 import { autoDisableEndpoint } from '../services/endpoints.js';
 import { type RecordingContext, emitHeraldEvent } from '../services/record-event.js';
-import type { Delivery, StoredEndpoint } from '../store/records.js';
+import type { Delivery, DueDelivery, StoredEndpoint } from '../store/records.js';
 import type { Tx } from '../store/store.js';
 import { nextStep } from './outcome.js';
 
 export interface FinishedAttempt {
   /** The delivery as leased: while its lease holds, nothing else changes it. */
-  delivery: Delivery;
+  delivery: DueDelivery;
   n: number;
   endpoint: Pick<StoredEndpoint, 'id' | 'channel' | 'url' | 'retry'> | null;
   event: { id: string; type: string; subject: string | null } | null;
@@ -51,7 +51,7 @@ export async function recordExpiredLease(tx: Tx, ctx: RecordingContext, d: Deliv
   });
 }
 
-async function recordOne(tx: Tx, ctx: RecordingContext, d: Delivery, a: FinishedAttempt): Promise<RecordOutcome> {
+async function recordOne(tx: Tx, ctx: RecordingContext, d: DueDelivery, a: FinishedAttempt): Promise<RecordOutcome> {
   const result: SendResult = a.aborted
     ? { outcome: 'interrupted', status_code: null, error: 'herald shut down during the attempt', request_headers: null, response_headers: null, response_body: null, remote_address: null }
     : a.result;
@@ -68,7 +68,7 @@ async function recordOne(tx: Tx, ctx: RecordingContext, d: Delivery, a: Finished
 async function append(
   tx: Tx,
   ctx: RecordingContext,
-  d: Delivery,
+  d: DueDelivery,
   retry: RetryPolicy | null,
   event: FinishedAttempt['event'],
   a: { started_at: string; finished_at: string; result: SendResult },

@@ -32,6 +32,12 @@ export interface Delivery {
   event_type: string | null;
 }
 
+/** A waiting delivery as a lease reads it: what its attempt needs to be sent and recorded. */
+export type DueDelivery = Pick<
+  Delivery,
+  'id' | 'event_id' | 'endpoint_id' | 'channel' | 'attempts' | 'cycle_start' | 'next_trigger' | 'next_actor' | 'recipients' | 'digest_event_ids'
+>;
+
 export interface AttemptView {
   n: number;
   started_at: string;

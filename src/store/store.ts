@@ -9,6 +9,7 @@ import type {
   AttemptView,
   Delivery,
   DeliveryFilters,
+  DueDelivery,
   EndpointFilters,
   EventFilters,
   FailedAttempt,
@@ -42,7 +43,7 @@ export interface Tx {
   /** For each of these deliveries still leased (delivering), the number of its attempt in flight. */
   attemptsInFlight(ids: readonly string[]): Promise<Map<string, number>>;
   /** Waiting deliveries of an endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
-  dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<Delivery[]>;
+  dueDeliveries(endpointId: string | null, now: Date, limit: number): Promise<DueDelivery[]>;
   /**
    * Up to `limit` deliveries a requeue may touch (see RequeueSelection), in creation order, after a
    * position; a step may look at a bounded part of the table only, so it can find fewer than `limit`

@@ -7,7 +7,7 @@ export const at = (s: number) => new Date(T0.getTime() + s * 1000);
 
 export const revoke = (id: string): EntryDraft<'api_key.revoked'> => ({ kind: 'api_key.revoked', stream: id, actor: 'test', body: { id } });
 
-export function received(id: string, opts: { endpoint?: string; due?: Date | null; key?: string; type?: string } = {}): EntryDraft<'event.received'> {
+export function received(id: string, opts: { endpoint?: string; due?: Date | null; key?: string; apiKey?: string; type?: string } = {}): EntryDraft<'event.received'> {
   const deliveries = opts.endpoint
     ? [{ id: `msg_${id}`, endpoint_id: opts.endpoint, channel: 'webhook' as const, next_attempt_at: opts.due === undefined ? T0.toISOString() : (opts.due?.toISOString() ?? null), recipients: null }]
     : [];
@@ -17,7 +17,7 @@ export function received(id: string, opts: { endpoint?: string; due?: Date | nul
     actor: 'test',
     body: {
       event: { id, type: opts.type ?? 'job.done', source: null, subject: 'job-1', user: null, occurred_at: null, received_at: T0.toISOString(), data: { n: 1 }, notify: null },
-      api_key_id: opts.key ? 'key_1' : null,
+      api_key_id: opts.key ? (opts.apiKey ?? 'key_1') : null,
       idempotency: opts.key ? { key: opts.key, fingerprint: 'f'.repeat(64) } : null,
       deliveries,
     },

@@ -181,6 +181,16 @@ describe.each(STORES)('store contract: $name', (factory) => {
     expect(await store.read.events.eventIdsByIdempotencyKey('k-2')).toEqual([]);
   });
 
+  it('finds the events of an idempotency key across every API key that used it, newest first', async () => {
+    const store = await open();
+    await append(store, received('evt_1', { key: 'k-1', apiKey: 'key_b' }), received('evt_2', { key: 'k-2', apiKey: 'key_a' }));
+    await append(store, received('evt_3', { key: 'k-1', apiKey: 'key_c' }), received('evt_4', { key: 'k-1', apiKey: 'key_a' }));
+    expect(await store.read.events.eventIdsByIdempotencyKey('k-1')).toEqual(['evt_4', 'evt_3', 'evt_1']);
+    expect(await store.read.events.eventIdsByIdempotencyKey('k-2')).toEqual(['evt_2']);
+    expect(await store.read.events.eventIdsByIdempotencyKey('k-3')).toEqual([]);
+    expect(await store.read.idempotency.findIdempotency('key_c', 'k-1')).toMatchObject({ event_id: 'evt_3' });
+  });
+
   it('hands out due deliveries per endpoint, oldest first, leases them, and finds expired leases', async () => {
     const store = await open();
     await append(store, endpointCreated('ep_1'), endpointCreated('ep_2'));

@@ -5,6 +5,7 @@ import { createEndpoint, getDelivery, ledgerEntries, postEvent, waitForDelivery 
 import { type TestHerald, finish, startTestHerald, trackFailures } from '../support/herald.js';
 import { type Receiver, startReceiver, waitFor } from '../support/receiver.js';
 import { type Smtp, startSmtp } from '../support/smtp.js';
+import { ingestAnswerSchema } from '../../src/http/schemas.js';
 
 let smtp: Smtp;
 let rx: Receiver;
@@ -141,8 +142,12 @@ describe('human channels through the engine', () => {
   it('collects a digest and sends it as one message at the cron tick, recording each event in it', async () => {
     const h = herald();
     const ep = await createEndpoint(h, { channel: 'email', to: ['digest@example.com'], smtp_url: smtpUrl(), events: ['batch.*'], digest: { cron: '*/2 * * * * *' } });
-    const evs = [];
-    for (const s of ['one', 'two', 'three']) evs.push(await postEvent(h, { type: 'batch.done', subject: `item-${s}` }));
+    // One batch, so a tick cannot fall between the events (they commit together).
+    const batch = await h.request<{ results: Array<{ status: number; event: unknown }> }>('POST', '/v1/events/batch', {
+      body: { events: ['one', 'two', 'three'].map((s) => ({ idempotency_key: `digest-${s}`, type: 'batch.done', subject: `item-${s}` })) },
+    });
+    expect(batch.body.results.map((r) => r.status)).toEqual([202, 202, 202]);
+    const evs = batch.body.results.map((r) => ingestAnswerSchema.parse(r.event));
     const ids = evs.map((e) => e.deliveries[0]!.id);
     // held: nothing is sent per event
     expect((await getDelivery(h, ids[0]!)).next_attempt_at).toBeNull();

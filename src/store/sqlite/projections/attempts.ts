@@ -11,14 +11,18 @@ import type { Projections, Tally } from './shared.js';
 // The statements every attempt runs are written as SQL text: kysely's builder cost more than SQLite
 // took to run them.
 
-/** A delivery after an attempt: where it stands, when it is next due; its next attempt is a retry by herald. */
+/**
+ * A delivery after an attempt: where it stands, when it is next due; its next attempt is a retry by herald.
+ * Returns what the follow-ups need of it. Read, then written: UPDATE … RETURNING builds a temporary table
+ * on every run and cost four times the plain UPDATE.
+ */
 async function settleDelivery(db: Db, at: string, r: Pick<AttemptReport, 'delivery_id' | 'delivery_status' | 'next_attempt_at' | 'outcome'>) {
   const { rows } = await sql<{ endpoint_id: string | null; digest_events_json: string | null }>`
-    UPDATE deliveries
-    SET status = ${r.delivery_status}, next_attempt_at = ${r.next_attempt_at}, lease_until = NULL, last_outcome = ${r.outcome},
-        next_trigger = 'retry', next_actor = 'herald', updated_at = ${at}
-    WHERE id = ${r.delivery_id}
-    RETURNING endpoint_id, digest_events_json`.execute(db);
+    SELECT endpoint_id, digest_events_json FROM deliveries WHERE id = ${r.delivery_id}`.execute(db);
+  await sql`UPDATE deliveries
+            SET status = ${r.delivery_status}, next_attempt_at = ${r.next_attempt_at}, lease_until = NULL, last_outcome = ${r.outcome},
+                next_trigger = 'retry', next_actor = 'herald', updated_at = ${at}
+            WHERE id = ${r.delivery_id}`.execute(db);
   return rows[0];
 }
 
@@ -48,12 +52,12 @@ const attemptColumns = (seq: number, r: AttemptReport) => ({
 export const attemptProjections: Projections<
   'attempts.leased' | 'attempt.recorded' | 'deliveries.requeued' | 'attempt.started' | 'attempt.finished' | 'attempt.interrupted'
 > = {
+  // One UPDATE per lease: a single UPDATE … FROM json_each over the batch cost twice as much per row.
   'attempts.leased': async (db, { at, body }) => {
-    await sql`UPDATE deliveries
-              SET status = 'delivering', attempts = l.value ->> 'n', lease_until = l.value ->> 'lease_until',
-                  next_attempt_at = NULL, updated_at = ${at}
-              FROM json_each(${JSON.stringify(body.leases)}) AS l
-              WHERE deliveries.id = l.value ->> 'delivery_id'`.execute(db);
+    for (const l of body.leases) {
+      await sql`UPDATE deliveries SET status = 'delivering', attempts = ${l.n}, lease_until = ${l.lease_until}, next_attempt_at = NULL, updated_at = ${at}
+                WHERE id = ${l.delivery_id}`.execute(db);
+    }
   },
 
   'attempt.recorded': async (db, { seq, at, body: r }, tally) => {

@@ -6,7 +6,7 @@ import type { DeliveryMatch } from '../../../domain/requeue.js';
 import type { Outcome } from '../../../domain/retry-policy.js';
 import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 import { decodeCursor, toPage } from '../../cursor.js';
-import type { AttemptView, Delivery, DeliveryFilters, FailedAttempt, Page, QueueStats } from '../../records.js';
+import type { AttemptView, Delivery, DeliveryFilters, DueDelivery, FailedAttempt, Page, QueueStats } from '../../records.js';
 import type { Db } from '../connection.js';
 import type { AttemptsTable, Database, DeliveriesTable } from '../schema.js';
 
@@ -226,15 +226,35 @@ export async function recentFailures(db: Db, endpointId: string, window: number,
   return rows.map((r) => ({ ...toAttempt(r), delivery_id: r.delivery_id }));
 }
 
-/** Waiting deliveries of one endpoint (null: ad-hoc recipients) due at `now`, oldest first. */
-export async function dueDeliveries(db: Db, endpointId: string | null, now: Date, limit: number): Promise<Delivery[]> {
+/**
+ * Waiting deliveries of one endpoint (null: ad-hoc recipients) due at `now`, oldest first: only the columns
+ * an attempt needs (reading whole rows cost twice as much per row).
+ */
+export async function dueDeliveries(db: Db, endpointId: string | null, now: Date, limit: number): Promise<DueDelivery[]> {
   // Rows due at the same time go in the order they were recorded (rowid).
-  const { rows } = await sql<DeliveriesTable>`
-    SELECT * FROM deliveries AS d INDEXED BY deliveries_due_by_endpoint
+  const { rows } = await sql<DueRow>`
+    SELECT d.id, d.event_id, d.endpoint_id, d.channel, d.attempts, d.cycle_start, d.next_trigger, d.next_actor, d.recipients_json, d.digest_events_json
+    FROM deliveries AS d INDEXED BY deliveries_due_by_endpoint
     WHERE d.endpoint_id IS ${endpointId} AND d.status IN ('pending', 'failed') AND d.next_attempt_at <= ${iso(now)}
     ORDER BY d.next_attempt_at, d.rowid LIMIT ${limit}`.execute(db);
-  return rows.map(toDelivery);
+  return rows.map((r) => ({
+    id: r.id,
+    event_id: r.event_id,
+    endpoint_id: r.endpoint_id,
+    channel: r.channel as Channel,
+    attempts: r.attempts,
+    cycle_start: r.cycle_start,
+    next_trigger: r.next_trigger as Trigger,
+    next_actor: r.next_actor,
+    recipients: r.recipients_json == null ? null : (JSON.parse(r.recipients_json) as string[]),
+    digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+  }));
 }
+
+type DueRow = Pick<
+  DeliveriesTable,
+  'id' | 'event_id' | 'endpoint_id' | 'channel' | 'attempts' | 'cycle_start' | 'next_trigger' | 'next_actor' | 'recipients_json' | 'digest_events_json'
+>;
 
 /** The endpoints with waiting deliveries that came due in (after, upTo]: each row is read once, as it comes due. */
 export async function endpointsDueBetween(db: Db, after: Date | null, upTo: Date): Promise<Array<string | null>> {

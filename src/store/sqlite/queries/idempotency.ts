@@ -10,7 +10,19 @@ export async function findIdempotency(db: Db, apiKeyId: string, key: string): Pr
   return rows[0];
 }
 
+/**
+ * The events recorded with this key by any API key, newest first. There is no index on the key alone
+ * (random keys would cost a page write per event): the primary key (api_key_id, key) is searched once
+ * for each API key that used idempotency keys, found by skipping from one to the next.
+ */
 export async function eventIdsByKey(db: Db, key: string): Promise<string[]> {
-  const rows = await db.selectFrom('idempotency_keys').select('event_id').where('key', '=', key).orderBy('seq', 'desc').limit(100).execute();
+  const { rows } = await sql<{ event_id: string }>`
+    WITH RECURSIVE api_key_ids(id) AS (
+      SELECT min(api_key_id) FROM idempotency_keys
+      UNION ALL
+      SELECT (SELECT min(api_key_id) FROM idempotency_keys WHERE api_key_id > k.id) FROM api_key_ids AS k WHERE k.id IS NOT NULL
+    )
+    SELECT i.event_id FROM api_key_ids AS k JOIN idempotency_keys AS i ON i.api_key_id = k.id AND i.key = ${key}
+    ORDER BY i.seq DESC LIMIT 100`.execute(db);
   return rows.map((r) => r.event_id);
 }
