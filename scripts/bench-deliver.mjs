@@ -18,7 +18,9 @@
 //
 // Knobs (environment): BENCH_EVENTS (20000), BENCH_ENDPOINTS (4), BENCH_BASELINE_S (5),
 // BENCH_RATE (1000), BENCH_LATENCY_S (10), BENCH_MAX_CONCURRENT (64), BENCH_MAX_PER_ENDPOINT (16),
-// BENCH_CPU_PROF=<dir> (runs herald with --cpu-prof into that directory), BENCH_KEEP=1 (keep the temp dir).
+// BENCH_HOLD=1 (the receiver holds its answers during the pre-load, so all but the first few deliveries
+// are made after it: a drain alone, over a longer window), BENCH_CPU_PROF=<dir> (runs herald with
+// --cpu-prof into that directory), BENCH_KEEP=1 (keep the temp dir).
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -38,6 +40,8 @@ function runReceiver() {
   let ids = [];
   let times = [];
   let plain = 0;
+  /** While held, answers wait for the release (BENCH_HOLD). */
+  let held = null;
   serveOkReceiver((req) => {
     const t = now();
     const id = req.headers['webhook-id'];
@@ -47,11 +51,21 @@ function runReceiver() {
     } else {
       plain++;
     }
+    return held?.promise;
   });
   process.on('message', (m) => {
     if (m.type === 'clock') process.send({ type: 'clock', seq: m.seq, t: now() });
     else if (m.type === 'count') process.send({ type: 'count', seq: m.seq, hooks: ids.length, plain });
     else if (m.type === 'cpu') process.send({ type: 'cpu', seq: m.seq, usage: process.cpuUsage() });
+    else if (m.type === 'hold') {
+      let release;
+      held = { promise: new Promise((r) => (release = r)), release };
+      process.send({ type: 'hold', seq: m.seq });
+    } else if (m.type === 'release') {
+      held?.release();
+      held = null;
+      process.send({ type: 'release', seq: m.seq });
+    }
     else if (m.type === 'take') {
       process.send({ type: 'take', seq: m.seq, ids, times, plain });
       ids = [];
@@ -78,6 +92,7 @@ const RATE = num('BENCH_RATE', 1000);
 const LATENCY_S = num('BENCH_LATENCY_S', 10);
 const MAX_CONCURRENT = num('BENCH_MAX_CONCURRENT', 64);
 const MAX_PER_ENDPOINT = num('BENCH_MAX_PER_ENDPOINT', 16);
+const HOLD = process.env.BENCH_HOLD === '1';
 const BATCH = 500;
 const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : null;
 const KEEP = process.env.BENCH_KEEP === '1';
@@ -270,10 +285,11 @@ async function main() {
     const endpointIds = [];
     for (let i = 0; i < ENDPOINTS + 1; i++) {
       const type = i < ENDPOINTS ? `bench.deliver.${i}` : 'bench.latency';
-      const r = await call('POST', '/v1/endpoints', { channel: 'webhook', url: `${receiverUrl}/${i}`, events: [type], description: `bench ${type}` });
+      const r = await call('POST', '/v1/endpoints', { channel: 'webhook', url: `${receiverUrl}/${i}`, events: [type], description: `bench ${type}`, ...(HOLD ? { timeout_ms: 120_000 } : {}) });
       if (r.status !== 201 && r.status !== 200) throw new Error(`creating an endpoint answered ${r.status}: ${JSON.stringify(r.body)}`);
       endpointIds.push(r.body.id);
     }
+    if (HOLD) await receiver.ask('hold');
 
     // Pre-load: batches of 500, one delivery per event, spread over the endpoints.
     const preloadIds = new Set();
@@ -294,6 +310,7 @@ async function main() {
     const tPre1 = now();
     const preCpu = await preMeter();
     const drainMeter = await cpuMeter(receiver, herald.child.pid);
+    if (HOLD) await receiver.ask('release');
     check(preloadIds.size === EVENTS, `pre-load: expected ${EVENTS} deliveries, the answers named ${preloadIds.size}`);
     const receivedDuringPreload = (await receiver.ask('count')).hooks;
     console.log(

@@ -92,12 +92,14 @@ export async function startHeraldProcess(dir, { env: extra = {}, cpuProfDir = nu
  */
 export function serveOkReceiver(onRequest) {
   const server = http.createServer((req, res) => {
-    onRequest(req);
-    req.resume();
-    req.on('end', () => {
+    // onRequest may return a promise: the answer waits for it (a receiver holding its answers).
+    const wait = onRequest(req);
+    const answer = () => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' });
       res.end('{}');
-    });
+    };
+    req.resume();
+    req.on('end', () => (wait ? wait.then(answer) : answer()));
   });
   server.keepAliveTimeout = 65_000;
   server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
