@@ -23,6 +23,9 @@ const waiting = sql<SqlBool>`d.status in ('pending', 'failed')`;
 
 const iso = (d: Date) => d.toISOString();
 
+/** A JSON list column (recipients, a digest's event ids). */
+const stringList = (json: string | null) => (json == null ? null : (JSON.parse(json) as string[]));
+
 function toDelivery(r: DeliveriesTable): Delivery {
   return {
     id: r.id,
@@ -37,11 +40,11 @@ function toDelivery(r: DeliveriesTable): Delivery {
     next_actor: r.next_actor,
     lease_until: r.lease_until,
     last_outcome: r.last_outcome as Outcome | null,
-    recipients: r.recipients_json == null ? null : (JSON.parse(r.recipients_json) as string[]),
+    recipients: stringList(r.recipients_json),
     created_at: r.created_at,
     updated_at: r.updated_at,
     digest_id: r.digest_id,
-    digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+    digest_event_ids: stringList(r.digest_events_json),
     event_type: r.event_type,
   };
 }
@@ -246,8 +249,8 @@ export async function dueDeliveries(db: Db, endpointId: string | null, now: Date
     cycle_start: r.cycle_start,
     next_trigger: r.next_trigger as Trigger,
     next_actor: r.next_actor,
-    recipients: r.recipients_json == null ? null : (JSON.parse(r.recipients_json) as string[]),
-    digest_event_ids: r.digest_events_json == null ? null : (JSON.parse(r.digest_events_json) as string[]),
+    recipients: stringList(r.recipients_json),
+    digest_event_ids: stringList(r.digest_events_json),
   }));
 }
 
