@@ -65,8 +65,7 @@ function runReceiver() {
       held?.release();
       held = null;
       process.send({ type: 'release', seq: m.seq });
-    }
-    else if (m.type === 'take') {
+    } else if (m.type === 'take') {
       process.send({ type: 'take', seq: m.seq, ids, times, plain });
       ids = [];
       times = [];
