@@ -19,7 +19,7 @@ import { RequeueJobs } from './services/requeue-jobs.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { VERSION } from './version.js';
-import { HttpClient } from './channels/http-client.js';
+import { HttpThread } from './channels/http-thread.js';
 import { createSenders } from './channels/senders.js';
 import { validateTemplates } from './channels/templates.js';
 import { AttemptRunner } from './engine/attempt.js';
@@ -60,6 +60,8 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     if (!entries || entries.some((e) => e.kind.startsWith('endpoint.'))) endpointCache.invalidate();
     if (!entries || entries.some((e) => e.kind.startsWith('api_key.'))) apiKeys?.invalidate();
   };
+  // The HTTP thread loads while the store opens; herald starts only once it is up.
+  const http = new HttpThread({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const store = await openStore(config, {
     clock,
     onCommit: (entries, units) => {
@@ -76,13 +78,18 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
     onRollback: () => dropCaches(),
     // Units after an endpoint change would match events against the endpoint list its commit drops.
     endsTransaction: (e) => e.kind.startsWith('endpoint.'),
+  }).catch(async (err: unknown) => {
+    await http.close();
+    throw err;
   });
   let secretKey: Buffer;
   try {
     const loaded = loadEncryptionKey(config, await store.read.endpoints.hasSealedValues());
     if (loaded.created) log.warn({ file: loaded.created }, 'created a new encryption key for secrets; back it up together with the database');
     secretKey = loaded.key;
+    await http.started();
   } catch (err) {
+    await http.close();
     await store.close();
     throw err;
   }
@@ -95,7 +102,6 @@ export async function startHerald(config: Config, opts: HeraldOptions = {}): Pro
   const deliveries = new DeliveriesService(ctx);
   const requeue = new RequeueJobs(ctx);
 
-  const http = new HttpClient({ allowPrivateNetworks: config.HERALD_ALLOW_PRIVATE_NETWORKS, userAgent: `herald/${VERSION}` });
   const senders = createSenders(config, http, `herald/${VERSION}`);
   const record = batched((attempts: FinishedAttempt[]) => store.transact((tx) => recordAttempts(tx, ctx, attempts)));
   const attempts = new AttemptRunner(ctx, endpoints, senders, record);

@@ -1,7 +1,7 @@
 // Discord webhooks: POST { "content": … } (at most 2,000 characters) rendered from the endpoint's
 // text template or the default; a 429's JSON `retry_after` (seconds) is passed on to the retry policy.
 import { type ChannelSender, type SendRequest, type SendResult, failure } from './channel.js';
-import type { HttpClient } from './http-client.js';
+import type { HttpPoster } from './http-client.js';
 import { renderFailure, renderPartInTurn } from './render-turns.js';
 import { RENDER_LIMIT_MS, TemplateError, truncateText } from './templates.js';
 
@@ -25,7 +25,7 @@ export function discordRetryAfter(body: string | null): number | null {
   }
 }
 
-export function createDiscordSender(http: HttpClient, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
+export function createDiscordSender(http: HttpPoster, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });

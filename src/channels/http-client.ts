@@ -18,6 +18,12 @@ export interface HttpPost {
   redactHeaders?: string[];
 }
 
+/** What the channels post through: the HTTP client itself, or its thread (http-thread.ts). */
+export interface HttpPoster {
+  post(req: HttpPost): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
 /** Bodies larger than this are not read further (the connection is dropped). */
 const MAX_BODY_READ = 64 * 1024;
 
@@ -59,7 +65,7 @@ function describe(err: unknown): { outcome: 'timeout' | 'network_error'; error: 
   return { outcome: 'network_error', error: [code, e.message ?? String(err)].filter(Boolean).join(': ') };
 }
 
-export class HttpClient {
+export class HttpClient implements HttpPoster {
   private readonly agent: Agent;
   /** Posts in flight by the signal that aborts them: one listener per signal, not one per post. */
   private readonly bySignal = new WeakMap<AbortSignal, Set<Post>>();

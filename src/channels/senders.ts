@@ -3,12 +3,12 @@ import type { Config } from '../config.js';
 import { createDiscordSender } from './discord.js';
 import { createEmailSender } from './email.js';
 import type { Senders } from './channel.js';
-import type { HttpClient } from './http-client.js';
+import type { HttpPoster } from './http-client.js';
 import { createSlackSender } from './slack.js';
 import { renderPartInTurn } from './render-turns.js';
 import { createWebhookSender } from './webhook.js';
 
-export function createSenders(config: Config, http: HttpClient, userAgent: string): Senders {
+export function createSenders(config: Config, http: HttpPoster, userAgent: string): Senders {
   const limitMs = config.HERALD_RENDER_LIMIT_MS;
   return {
     webhook: createWebhookSender(http, (req) => renderPartInTurn(req, 'body', undefined, limitMs)),

@@ -1,7 +1,7 @@
 // Slack incoming webhooks: POST { "text": … } rendered from the endpoint's text template or the
 // default, with values escaped so an event cannot add links or @channel mentions.
 import { type ChannelSender, type SendRequest, type SendResult, failure } from './channel.js';
-import type { HttpClient } from './http-client.js';
+import type { HttpPoster } from './http-client.js';
 import { renderFailure, renderPartInTurn } from './render-turns.js';
 import { RENDER_LIMIT_MS, TemplateError, truncateText } from './templates.js';
 
@@ -12,7 +12,7 @@ export async function slackPayload(req: SendRequest, renderLimitMs = RENDER_LIMI
   return { text: truncateText((await renderPartInTurn(req, 'text', undefined, renderLimitMs)) ?? '', SLACK_MAX_TEXT) };
 }
 
-export function createSlackSender(http: HttpClient, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
+export function createSlackSender(http: HttpPoster, renderLimitMs = RENDER_LIMIT_MS): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });

@@ -3,7 +3,7 @@
 import { signatureHeader } from '../domain/signature.js';
 import type { ChannelSender, SendRequest, SendResult } from './channel.js';
 import { failure } from './channel.js';
-import type { HttpClient } from './http-client.js';
+import type { HttpPoster } from './http-client.js';
 import { renderFailure } from './render-turns.js';
 import { TemplateError } from './templates.js';
 
@@ -21,7 +21,7 @@ export function defaultWebhookBody(req: SendRequest): string {
   });
 }
 
-export function createWebhookSender(http: HttpClient, renderBody: (req: SendRequest) => Promise<string | null>): ChannelSender {
+export function createWebhookSender(http: HttpPoster, renderBody: (req: SendRequest) => Promise<string | null>): ChannelSender {
   return {
     async send(req: SendRequest): Promise<SendResult> {
       if (!req.url) return failure('network_error', 'the endpoint has no URL', { permanent: true });

@@ -1,14 +1,21 @@
-// The shared HTTP client against real servers on 127.0.0.1: an answer whose body stalls after its head,
-// one abort signal for many posts, redacted headers.
+// The shared HTTP client against real servers on 127.0.0.1, in-process and on its thread (as herald
+// runs it): an answer whose body stalls after its head, one abort signal for many posts, redacted
+// headers; and the thread stopping under posts in flight.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { HttpClient } from '../../src/channels/http-client.js';
+import { HttpClient, type HttpPoster } from '../../src/channels/http-client.js';
+import { HttpThread } from '../../src/channels/http-thread.js';
 
 let server: Server | undefined;
-const http = new HttpClient({ allowPrivateNetworks: true, userAgent: 'herald/test' });
+const options = { allowPrivateNetworks: true, userAgent: 'herald/test' };
+const clients: Array<[string, HttpPoster]> = [
+  ['HttpClient', new HttpClient(options)],
+  ['HttpThread', new HttpThread(options)],
+];
 
-afterAll(() => http.close());
+afterAll(() => Promise.all(clients.map(([, c]) => c.close())));
 
 afterEach(async () => {
   server?.closeAllConnections();
@@ -23,7 +30,7 @@ async function serve(handle: Parameters<typeof createServer>[1]): Promise<string
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 }
 
-describe('HttpClient.post', () => {
+describe.each(clients)('%s.post', (_name, http) => {
   it('keeps an answer whose body stalls after its head: the status counts, the body is what came', async () => {
     const url = await serve((req, res) => {
       req.resume();
@@ -81,5 +88,37 @@ describe('HttpClient.post', () => {
     const result = await http.post({ url, headers: { 'X-Token': 'hunter2', 'webhook-id': 'msg_1' }, body: '{}', timeoutMs: 5_000, signal: new AbortController().signal, redactHeaders: ['X-Token'] });
     expect(seen['x-token']).toBe('hunter2');
     expect(result.request_headers).toEqual({ 'content-type': 'application/json', 'user-agent': 'herald/test', 'x-token': '[redacted]', 'webhook-id': 'msg_1' });
+  });
+});
+
+describe('HttpThread', () => {
+  it('answers the posts in flight as network errors when its thread stops, and starts a new thread for the next post', async () => {
+    let arrived = 0;
+    const url = await serve((req, res) => {
+      arrived++;
+      req.resume();
+      if (arrived > 2) req.on('end', () => res.end('ok')); // the first two are never answered
+    });
+    const http = new HttpThread(options);
+    const post = () => http.post({ url, headers: {}, body: '{}', timeoutMs: 10_000, signal: new AbortController().signal });
+    const stuck = [post(), post()];
+    while (arrived < 2) await new Promise((r) => setTimeout(r, 10));
+    await (http as unknown as { worker: Worker }).worker.terminate(); // as if the thread had crashed
+    for (const r of await Promise.all(stuck)) expect(r).toMatchObject({ outcome: 'network_error', error: expect.stringMatching(/HTTP thread stopped/) });
+    expect(await post()).toMatchObject({ outcome: 'succeeded', status_code: 200 });
+    await http.close();
+    expect(await post()).toMatchObject({ outcome: 'network_error', error: expect.stringMatching(/closed/) });
+  });
+
+  it('lets a post in flight finish when it closes', async () => {
+    const url = await serve((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('late'), 200);
+    });
+    const http = new HttpThread(options);
+    const answer = http.post({ url, headers: {}, body: '{}', timeoutMs: 5_000, signal: new AbortController().signal });
+    await new Promise((r) => setTimeout(r, 50));
+    await http.close();
+    expect(await answer).toMatchObject({ outcome: 'succeeded', response_body: 'late' });
   });
 });
