@@ -1,7 +1,7 @@
 // The HTTP thread (see http-thread.ts): runs the HttpClient for the posts the main thread hands over,
 // and sends their results back, those answered in one turn of its event loop together.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { SendResult } from './channel.js';
+import { type SendResult, failure } from './channel.js';
 import { HttpClient } from './http-client.js';
 import type { AbortReason, FromThread, HttpThreadOptions, ToThread } from './http-thread.js';
 
@@ -33,7 +33,10 @@ port.on('message', (batch: ToThread[]) => {
       const controller = new AbortController();
       if (m.aborted) controller.abort(reasonError(m.aborted));
       inFlight.set(m.id, controller);
-      void client.post({ ...m.post, signal: controller.signal }).then((result) => answer(m.id, result));
+      client.post({ ...m.post, signal: controller.signal }).then(
+        (result) => answer(m.id, result),
+        (err: unknown) => answer(m.id, failure('network_error', `internal error in the HTTP thread: ${(err as Error).message}`)),
+      );
     } else if (m.kind === 'abort') {
       for (const id of m.ids) inFlight.get(id)?.abort(reasonError(m.reason));
     } else {

@@ -114,7 +114,9 @@ export class HttpThread implements HttpPoster {
       queueMicrotask(() => {
         const batch = this.outbox;
         this.outbox = [];
-        this.thread().postMessage(batch);
+        // Once closing, no new thread starts (an abort arriving after the close has nothing to reach).
+        const worker = this.closing ? this.worker : this.thread();
+        worker?.postMessage(batch);
       });
     }
   }
@@ -131,13 +133,16 @@ export class HttpThread implements HttpPoster {
         settle?.(result);
       }
     });
-    worker.on('error', () => {}); // answered by the exit that follows
+    let crash = '';
+    worker.on('error', (err) => {
+      crash = `: ${err.message}`; // the exit that follows answers the posts
+    });
     worker.once('exit', (code) => {
       this.worker = null;
       // A post the thread never answered is a failed attempt: recorded, and retried like any other.
       for (const [id, settle] of this.pending) {
         this.pending.delete(id);
-        settle(failure('network_error', `the HTTP thread stopped (exit code ${code}) before an answer`));
+        settle(failure('network_error', `the HTTP thread stopped (exit code ${code}${crash}) before an answer`));
       }
     });
     this.worker = worker;
