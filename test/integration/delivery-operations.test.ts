@@ -449,7 +449,7 @@ describe('a record the store refuses', () => {
     const rx = await startReceiver({ status: 200, delayMs: 100 });
     const db = new Database(h.dbPath);
     try {
-      // SQLite refuses to record the second event's first attempt as succeeded (its interruption it takes).
+      // SQLite refuses to record the second event's first attempt as succeeded; recording it as interrupted still works.
       db.exec(`CREATE TRIGGER refuse_second_record BEFORE INSERT ON attempts
                WHEN NEW.n = 1 AND NEW.outcome = 'succeeded' AND (SELECT e.type FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.id = NEW.delivery_id) = 'record.second'
                BEGIN SELECT RAISE(ABORT, 'injected: this record fails'); END`);
