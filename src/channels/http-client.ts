@@ -18,6 +18,12 @@ export interface HttpPost {
   redactHeaders?: string[];
 }
 
+export interface HttpClientOptions {
+  allowPrivateNetworks: boolean;
+  userAgent: string;
+  connectTimeoutMs?: number;
+}
+
 /** What the channels post through: the HTTP client itself, or its thread (http-thread.ts). */
 export interface HttpPoster {
   post(req: HttpPost): Promise<SendResult>;
@@ -70,7 +76,7 @@ export class HttpClient implements HttpPoster {
   /** Posts in flight by the signal that aborts them: one listener per signal, not one per post. */
   private readonly bySignal = new WeakMap<AbortSignal, Set<Post>>();
 
-  constructor(private readonly opts: { allowPrivateNetworks: boolean; userAgent: string; connectTimeoutMs?: number }) {
+  constructor(private readonly opts: HttpClientOptions) {
     this.agent = new Agent({
       keepAliveTimeout: 4_000,
       connections: 64,

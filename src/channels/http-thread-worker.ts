@@ -2,11 +2,11 @@
 // and sends their results back, those answered in one turn of its event loop together.
 import { parentPort, workerData } from 'node:worker_threads';
 import { type SendResult, failure } from './channel.js';
-import { HttpClient } from './http-client.js';
-import type { AbortReason, FromThread, HttpThreadOptions, ToThread } from './http-thread.js';
+import { HttpClient, type HttpClientOptions } from './http-client.js';
+import type { AbortReason, FromThread, ToThread } from './http-thread.js';
 
 const port = parentPort!;
-const client = new HttpClient(workerData as HttpThreadOptions);
+const client = new HttpClient(workerData as HttpClientOptions);
 const inFlight = new Map<number, AbortController>();
 let answered: Array<{ id: number; result: SendResult }> = [];
 

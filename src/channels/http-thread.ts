@@ -5,13 +5,7 @@
 // thread writes to the store.
 import { Worker } from 'node:worker_threads';
 import { type SendResult, failure } from './channel.js';
-import type { HttpPost, HttpPoster } from './http-client.js';
-
-export interface HttpThreadOptions {
-  allowPrivateNetworks: boolean;
-  userAgent: string;
-  connectTimeoutMs?: number;
-}
+import type { HttpClientOptions, HttpPost, HttpPoster } from './http-client.js';
 
 /** Why a post was aborted, as it crosses to the thread (an Error's name decides timeout or network error). */
 export interface AbortReason {
@@ -34,7 +28,7 @@ function abortReason(reason: unknown): AbortReason {
 }
 
 /** Starts the thread: its compiled module, or (running from the TypeScript source, as the tests do) its source through tsx. */
-function startWorker(opts: HttpThreadOptions): Worker {
+function startWorker(opts: HttpClientOptions): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSource ? './http-thread-worker.ts' : './http-thread-worker.js', import.meta.url);
   if (!fromSource) return new Worker(entry, { workerData: opts });
@@ -56,7 +50,7 @@ export class HttpThread implements HttpPoster {
   private closing: Promise<void> | null = null;
 
   /** Starts the thread at once: it loads while herald opens its store, and the first attempt does not wait for it. */
-  constructor(private readonly opts: HttpThreadOptions) {
+  constructor(private readonly opts: HttpClientOptions) {
     const worker = this.thread();
     this.firstStart = new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
